@@ -1,0 +1,71 @@
+"""Point every tool of the stack at the state folder, with telemetry off.
+
+The same mapping serves two callers: the pipeline applies it to its own process
+before it imports Prefect or MLflow, and ``make env`` prints it as ``export`` lines so
+the official CLIs and UIs (``mlflow ui``, ``prefect``, ``dvc``, ``feast``, ``bentoml``)
+see exactly the state the pipeline wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from collections.abc import MutableMapping
+
+from core.settings import Settings, load_settings
+
+# Opt-outs that the tools honour (checked on this machine; see STACK-NOTES).
+TELEMETRY_OFF: dict[str, str] = {
+    "DO_NOT_TRACK": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "FEAST_USAGE": "False",
+}
+
+
+def tool_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables that make every tool read and write under ``settings.state``."""
+    state = settings.state
+    env = {
+        "MLOPS_STATE_DIR": str(state),
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "PREFECT_HOME": str(state / "prefect"),
+        # A brand-new Prefect database migrates for longer than the default 20 s.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "BENTOML_HOME": str(state / "bentoml"),
+        "DVC_SITE_CACHE_DIR": str(state / "dvc-site-cache"),
+        **TELEMETRY_OFF,
+    }
+    if settings.prefect.api_url:
+        env["PREFECT_API_URL"] = settings.prefect.api_url
+    return env
+
+
+def apply_tool_environment(settings: Settings, environ: MutableMapping[str, str] | None = None) -> None:
+    """Export the tool environment into this process and create the folders it names."""
+    target = os.environ if environ is None else environ
+    env = tool_environment(settings)
+    for key in ("PREFECT_HOME", "BENTOML_HOME", "DVC_SITE_CACHE_DIR"):
+        os.makedirs(env[key], exist_ok=True)
+    (settings.state / "mlflow").mkdir(parents=True, exist_ok=True)
+    target.update(env)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="make env", description="Print export lines that point the stack's CLIs at the state folder."
+    )
+    parser.add_argument("--params", default=None, help="configuration file (default: params.yaml)")
+    args = parser.parse_args(argv)
+    settings = load_settings(args.params)
+    print("# eval \"$(make -s env)\"  makes mlflow, prefect, dvc, feast and bentoml use this project's state")
+    for key, value in tool_environment(settings).items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+if __name__ == "__main__":
+    main()

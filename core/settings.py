@@ -1,0 +1,269 @@
+"""The one typed, validated settings object, loaded from ``params.yaml``.
+
+Every knob lives in that file. Environment variables override only what differs
+between machines: endpoints and the state folder (``ENV_OVERRIDES``). Command-line
+overrides (``data.scenario=covariate_shift``) are applied before validation, so a bad
+value fails in one place, with a message that names its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
+
+# Environment variable -> dotted settings key. Only endpoints and locations: the
+# behaviour of the platform is configured in params.yaml and nowhere else.
+ENV_OVERRIDES: dict[str, str] = {
+    "MLOPS_STATE_DIR": "state_dir",
+    "MLFLOW_TRACKING_URI": "mlflow.tracking_uri",
+    "PREFECT_API_URL": "prefect.api_url",
+}
+
+Scenario = Literal["none", "covariate_shift", "concept_drift", "quality_incident"]
+ModelFamily = Literal["logistic_regression", "gradient_boosting"]
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NumericColumn(_Strict):
+    min: float
+    max: float
+    max_null_share: float = Field(0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumericColumn:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Schema(_Strict):
+    """The data contract: the validation suite is derived from it, and so are the features."""
+
+    entity: str
+    timestamp: str
+    label: str
+    record_id: str | None = None
+    sensitive: tuple[str, ...] = ()
+    numeric: dict[str, NumericColumn]
+    categorical: dict[str, tuple[str, ...]]
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Model inputs: every described column except keys, label and sensitive ones."""
+        excluded = {self.entity, self.timestamp, self.label, self.record_id, *self.sensitive}
+        return [c for c in [*self.numeric, *self.categorical] if c not in excluded]
+
+    @property
+    def required_columns(self) -> list[str]:
+        keys = [self.entity, self.timestamp, self.label]
+        if self.record_id:
+            keys.append(self.record_id)
+        return [*keys, *self.sensitive, *self.numeric, *self.categorical]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Schema:
+        overlap = set(self.numeric) & set(self.categorical)
+        if overlap:
+            raise ValueError(f"columns both numeric and categorical: {sorted(overlap)}")
+        if not self.feature_columns:
+            raise ValueError("no feature columns left after removing keys, label and sensitive")
+        return self
+
+
+class DataSettings(_Strict):
+    source: Literal["synthetic", "file"] = "synthetic"
+    dir: Path = Path("data")
+    seed: int = 42
+    start_date: dt.date = dt.date(2026, 1, 5)
+    history_weeks: int = Field(12, ge=3, le=520)
+    applications_per_week: int = Field(1500, ge=50, le=1_000_000)
+    customers: int = Field(6000, ge=10)
+    scenario: Scenario = "none"
+    scenario_weeks: int = Field(1, ge=1, le=52)
+    scenario_strength: float = Field(1.0, gt=0.0, le=5.0)
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _file_when_needed(self) -> DataSettings:
+        if self.source == "file" and self.file is None:
+            raise ValueError("source is 'file' but data.file is not set")
+        if self.start_date.weekday() != 0:
+            raise ValueError(f"start_date {self.start_date} is not a Monday")
+        return self
+
+
+class LabelRate(_Strict):
+    min: float = Field(ge=0.0, le=1.0)
+    max: float = Field(ge=0.0, le=1.0)
+
+
+class ValidationSettings(_Strict):
+    min_rows: int = Field(200, ge=1)
+    max_rows: int = Field(1_000_000, ge=1)
+    label_rate: LabelRate
+
+
+class TrainingSettings(_Strict):
+    holdout_weeks: int = Field(2, ge=1)
+    seed: int = 7
+    model: ModelFamily = "logistic_regression"
+    decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    params: dict[ModelFamily, dict[str, Any]] = Field(default_factory=dict)
+
+
+class MlflowSettings(_Strict):
+    tracking_uri: str | None = None
+    experiment: str = "credit-default"
+    registered_model: str = "credit-default"
+
+
+class PrefectSettings(_Strict):
+    api_url: str | None = None
+    task_retries: int = Field(2, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(2.0, ge=0.0)
+
+
+class Settings(_Strict):
+    """Everything the platform needs to know, rooted at the folder of its params file."""
+
+    root: Path
+    state_dir: Path = Path(".state")
+    data: DataSettings
+    schema_: Schema = Field(alias="schema")
+    validation: ValidationSettings
+    training: TrainingSettings
+    mlflow: MlflowSettings = MlflowSettings()
+    prefect: PrefectSettings = PrefectSettings()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _holdout_leaves_training_data(self) -> Settings:
+        if self.data.source == "synthetic" and self.training.holdout_weeks >= self.data.history_weeks:
+            raise ValueError(
+                f"training.holdout_weeks ({self.training.holdout_weeks}) must be smaller than "
+                f"data.history_weeks ({self.data.history_weeks})"
+            )
+        return self
+
+    # Resolved locations. Relative paths are relative to the params file's folder.
+    def _resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def state(self) -> Path:
+        return self._resolve(self.state_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self._resolve(self.data.dir)
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.state / "reports"
+
+    @property
+    def data_file(self) -> Path | None:
+        return self._resolve(self.data.file) if self.data.file else None
+
+    @property
+    def tracking_uri(self) -> str:
+        # Four slashes: sqlite:/// followed by an absolute path.
+        return self.mlflow.tracking_uri or f"sqlite:///{self.state / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def artifact_location(self) -> str:
+        return (self.state / "mlflow" / "artifacts").as_uri()
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for key in parents:
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise SettingsError(f"{dotted}: '{key}' is not a section")
+        node = child
+    node[leaf] = value
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """Turn ``["data.scenario=concept_drift", ...]`` into a dict of typed YAML values."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"override '{pair}' is not of the form key=value")
+        parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+    return parsed
+
+
+def _format_errors(error: ValidationError, source: Path) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        key = key.replace("schema_", "schema")
+        got = item.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  {key}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: Path | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, override and validate the settings; raise ``SettingsError`` naming the bad key."""
+    source = Path(path) if path else DEFAULT_PARAMS
+    source = source.resolve()
+    try:
+        tree = yaml.safe_load(source.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise SettingsError(f"configuration file not found: {source}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{source} is not valid YAML: {exc}") from exc
+    if not isinstance(tree, dict):
+        raise SettingsError(f"{source} must hold a mapping at the top level")
+
+    env = os.environ if environ is None else environ
+    for variable, key in ENV_OVERRIDES.items():
+        if env.get(variable):
+            _set_dotted(tree, key, env[variable])
+    for key, value in (overrides or {}).items():
+        _set_dotted(tree, key, value)
+    tree["root"] = str(source.parent)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        raise SettingsError(_format_errors(exc, source)) from None

@@ -1,0 +1,186 @@
+"""Data validation with Great Expectations 1.x, suites derived from the data contract.
+
+The raw-batch suite is built from ``schema`` and ``validation`` in params.yaml: the
+same description of the data that training reads its features from, so the contract
+cannot drift away from the code. Every expectation carries a ``check`` name in its
+meta (``annual_income.not_null``, ``rows.count``...), which is how failures are named.
+
+Results go to an on-disk results store and a Data Docs site under the state folder.
+The rest of the context is in memory and rebuilt per validation, which keeps runs
+idempotent (GX's ``add`` refuses names that already exist in a file context).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from great_expectations.data_context import AbstractDataContext
+    from great_expectations.expectations import Expectation
+
+DOCS_SITE = "local_site"
+NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64"]
+TEXT_TYPES = ["object", "str", "string", "category"]
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    check: str
+    expectation: str
+    observed: str
+
+    def __str__(self) -> str:
+        return f"{self.check} ({self.expectation}): {self.observed}"
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool
+    evaluated: int
+    failures: list[FailedExpectation]
+    result: dict[str, Any]
+    docs_page: Path | None
+
+
+def _context(settings: Settings) -> AbstractDataContext:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
+
+    # GX turns every Python warning into a log record on import; give them back.
+    logging.captureWarnings(False)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+    def on_disk(folder: Path) -> dict[str, str]:
+        return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)}
+
+    in_memory = {"class_name": "InMemoryStoreBackend"}
+    config = DataContextConfig(
+        stores={
+            "expectations_store": {"class_name": "ExpectationsStore", "store_backend": in_memory},
+            "checkpoint_store": {"class_name": "CheckpointStore", "store_backend": in_memory},
+            "validation_definition_store": {"class_name": "ValidationDefinitionStore", "store_backend": in_memory},
+            # On disk: Data Docs drops pages whose results are not in this store.
+            "validation_results_store": {
+                "class_name": "ValidationResultsStore",
+                "store_backend": on_disk(settings.state / "gx" / "validations"),
+            },
+        },
+        expectations_store_name="expectations_store",
+        validation_results_store_name="validation_results_store",
+        checkpoint_store_name="checkpoint_store",
+        data_docs_sites={
+            DOCS_SITE: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": on_disk(settings.reports_dir / "data_docs"),
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def raw_batch_expectations(settings: Settings) -> list[Expectation]:
+    """Schema, types, nulls, ranges, categories, label rate and row count, from params.yaml."""
+    import great_expectations.expectations as gxe
+
+    schema, rules = settings.schema_, settings.validation
+    expectations: list[Expectation] = []
+
+    def add(check: str, expectation: Expectation) -> None:
+        expectation.meta = {"check": check}
+        expectations.append(expectation)
+
+    for column in schema.required_columns:
+        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column))
+    for column in [schema.entity, schema.timestamp, schema.label, *([schema.record_id] if schema.record_id else [])]:
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
+    if schema.record_id:
+        add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id))
+    for column, spec in schema.numeric.items():
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES))
+        add(
+            f"{column}.not_null",
+            gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=round(1.0 - spec.max_null_share, 6)),
+        )
+        add(f"{column}.range", gxe.ExpectColumnValuesToBeBetween(column=column, min_value=spec.min, max_value=spec.max))
+    for column, allowed in schema.categorical.items():
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=TEXT_TYPES))
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
+        add(f"{column}.categories", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)))
+    add(f"{schema.label}.binary", gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]))
+    add(
+        f"{schema.label}.rate",
+        gxe.ExpectColumnMeanToBeBetween(column=schema.label, min_value=rules.label_rate.min, max_value=rules.label_rate.max),
+    )
+    add("rows.count", gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows))
+    return expectations
+
+
+def run_suite(
+    frame: pd.DataFrame, settings: Settings, suite_name: str, expectations: list[Expectation], batch_name: str
+) -> ValidationOutcome:
+    """Validate ``frame`` against a suite of ``expectations``; record the result and publish Data Docs."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    context = _context(settings)
+    batch = (
+        context.data_sources.add_pandas(suite_name)
+        .add_dataframe_asset(batch_name)
+        .add_batch_definition_whole_dataframe("whole_batch")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=batch_name, data=batch, suite=suite))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{suite.name}-{batch_name}",
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
+        )
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+    (result_id, result), *_ = outcome.run_results.items()
+    page = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])[0]["site_url"]
+    result_json = result.to_json_dict()
+    failures = [_describe(item) for item in result_json["results"] if not item["success"]]
+    return ValidationOutcome(
+        success=bool(outcome.success),
+        evaluated=len(result_json["results"]),
+        failures=failures,
+        result=json.loads(json.dumps(result_json, default=str)),
+        docs_page=Path(page.removeprefix("file://")) if page else None,
+    )
+
+
+def validate_batch(frame: pd.DataFrame, settings: Settings, batch_name: str) -> ValidationOutcome:
+    """Validate one arriving raw batch against the data contract."""
+    return run_suite(frame, settings, "raw_batch", raw_batch_expectations(settings), batch_name)
+
+
+def _describe(item: dict[str, Any]) -> FailedExpectation:
+    config, result = item["expectation_config"], item.get("result") or {}
+    check = (config.get("meta") or {}).get("check", config["type"])
+    errors = {v.get("exception_message") for v in (item.get("exception_info") or {}).values() if isinstance(v, dict)}
+    errors |= {(item.get("exception_info") or {}).get("exception_message")}
+    errors.discard(None)
+    if errors:
+        observed = "; ".join(sorted(str(e) for e in errors))
+    elif result.get("unexpected_count") is not None:
+        sample = ", ".join(repr(v) for v in (result.get("partial_unexpected_list") or [])[:5])
+        observed = f"{result['unexpected_count']} unexpected ({result.get('unexpected_percent', 0):.1f}%)"
+        observed += f", e.g. {sample}" if sample else ""
+    else:
+        observed = f"observed {result.get('observed_value')!r}"
+    return FailedExpectation(check, config["type"], observed)

@@ -1,0 +1,159 @@
+"""Land weekly batches, then accept them into the raw store or quarantine them.
+
+Batches arrive in ``data/landing/`` and are never edited: a batch that passes
+validation moves to ``data/raw/`` (which DVC versions); one that fails moves, whole,
+to ``data/quarantine/<batch>-<time>/`` beside its validation report, so nothing is
+lost and a human can look at exactly what arrived.
+
+Which batches arrive:
+* synthetic source: every week of the history that the raw store lacks, then, with a
+  scenario, ``scenario_weeks`` new weeks after the latest accepted one, drawn under it;
+* file source: the user's file cut into weeks by its timestamp column, the weeks that
+  the raw store lacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.settings import Settings
+from core.synthetic import LenderConfig, generate_week
+
+BATCH_PREFIX = "week_"
+
+
+def lender_config(settings: Settings) -> LenderConfig:
+    data = settings.data
+    return LenderConfig(
+        seed=data.seed,
+        start_date=data.start_date,
+        applications_per_week=data.applications_per_week,
+        customers=data.customers,
+        scenario_strength=data.scenario_strength,
+    )
+
+
+def batch_name(start: dt.date) -> str:
+    return f"{BATCH_PREFIX}{start:%Y-%m-%d}"
+
+
+def batch_start(path: Path) -> dt.date:
+    return dt.date.fromisoformat(path.stem.removeprefix(BATCH_PREFIX))
+
+
+def accepted_batches(settings: Settings) -> list[Path]:
+    """Batches in the raw store, oldest first."""
+    return sorted(settings.raw_dir.glob(f"{BATCH_PREFIX}*.parquet"))
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    name: str
+    week: int  # 1-based week of the synthetic lender; 0 for a file source
+    scenario: str
+
+
+def plan_synthetic(settings: Settings) -> list[PlannedBatch]:
+    """The weeks that arrive in this run (see the module docstring)."""
+    config = lender_config(settings)
+    have = {p.stem for p in accepted_batches(settings)}
+    history = [PlannedBatch(batch_name(_week_start(config, w)), w, "none") for w in range(1, settings.data.history_weeks + 1)]
+    plan = [batch for batch in history if batch.name not in have]
+    if settings.data.scenario != "none":
+        latest = max([settings.data.history_weeks, *(_week_of(config, p) for p in accepted_batches(settings))])
+        for w in range(latest + 1, latest + 1 + settings.data.scenario_weeks):
+            plan.append(PlannedBatch(batch_name(_week_start(config, w)), w, settings.data.scenario))
+    return plan
+
+
+def _week_start(config: LenderConfig, week: int) -> dt.date:
+    return config.start_date + dt.timedelta(weeks=week - 1)
+
+
+def _week_of(config: LenderConfig, path: Path) -> int:
+    return (batch_start(path) - config.start_date).days // 7 + 1
+
+
+def land_batches(settings: Settings) -> list[Path]:
+    """Write the batches that arrive in this run to the landing folder; return their paths."""
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    if settings.data.source == "file":
+        return _land_file(settings)
+    config = lender_config(settings)
+    landed = []
+    for planned in plan_synthetic(settings):
+        path = settings.landing_dir / f"{planned.name}.parquet"
+        generate_week(config, planned.week, planned.scenario).to_parquet(path, index=False)
+        landed.append(path)
+    return landed
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise ValueError(f"{path}: only .parquet and .csv files can be ingested")
+
+
+def _land_file(settings: Settings) -> list[Path]:
+    source = settings.data_file
+    assert source is not None  # guaranteed by DataSettings
+    if not source.exists():
+        raise FileNotFoundError(f"data.file points at {source}, which does not exist")
+    frame = read_table(source)
+    column = settings.schema_.timestamp
+    if column not in frame:
+        raise ValueError(f"{source} has no timestamp column {column!r} (schema.timestamp)")
+    stamps = pd.to_datetime(frame[column], utc=True)
+    frame[column] = stamps
+    monday = (stamps.dt.normalize() - pd.to_timedelta(stamps.dt.weekday, unit="D")).dt.date
+    have = {p.stem for p in accepted_batches(settings)}
+    landed = []
+    for start, batch in frame.groupby(monday, sort=True):
+        name = batch_name(start)
+        if name in have:
+            continue
+        path = settings.landing_dir / f"{name}.parquet"
+        batch.to_parquet(path, index=False)
+        landed.append(path)
+    return landed
+
+
+def landed_batches(settings: Settings) -> list[Path]:
+    """Everything waiting in the landing folder, including batches dropped there by hand."""
+    return sorted(settings.landing_dir.glob(f"{BATCH_PREFIX}*.parquet"))
+
+
+def accept(batch: Path, settings: Settings) -> Path:
+    """Move a validated batch into the raw store."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.move(batch, settings.raw_dir / batch.name))
+
+
+def quarantine(batch: Path, settings: Settings, report: dict[str, Any], docs_page: Path | None) -> Path:
+    """Move a failed batch, whole, beside its validation result and Data Docs page."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    folder = settings.quarantine_dir / f"{batch.stem}-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.move(batch, folder / batch.name)
+    (folder / "validation_result.json").write_text(json.dumps(report, indent=2, default=str))
+    if docs_page is not None and docs_page.exists():
+        shutil.copy(docs_page, folder / "validation_result.html")
+    return folder
+
+
+def load_raw(settings: Settings, folder: Path | None = None) -> pd.DataFrame:
+    """All accepted batches as one frame, in event order."""
+    paths = sorted((folder or settings.raw_dir).glob(f"{BATCH_PREFIX}*.parquet"))
+    if not paths:
+        raise FileNotFoundError(f"no batches in {folder or settings.raw_dir}; run the ingest step first")
+    frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    return frame.sort_values(settings.schema_.timestamp, kind="stable").reset_index(drop=True)

@@ -1,0 +1,52 @@
+"""What a run prints at the end: what happened, the numbers, and where to look next."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import Settings
+from pipelines.flows import PipelineResult
+
+console = Console()
+
+
+def where_to_look(settings: Settings) -> Table:
+    table = Table(title="Where to look", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("command")
+    table.add_row("experiments and models (MLflow UI)", "make mlflow-ui")
+    table.add_row("flow runs (Prefect UI)", "make prefect-ui   or   eval \"$(make -s env)\"; prefect flow-run ls")
+    table.add_row("data validation (Data Docs)", "make data-docs")
+    table.add_row("data versions (DVC)", "dvc status; dvc data status")
+    table.add_row("state folder", str(settings.state))
+    return table
+
+
+def print_summary(settings: Settings, result: PipelineResult, seconds: float) -> None:
+    steps = Table(title=f"Training pipeline finished in {seconds:.0f} s", show_header=True, header_style="bold")
+    steps.add_column("step")
+    steps.add_column("result")
+    accepted = [b.name for b in result.batches if b.passed]
+    steps.add_row("ingest", f"{len(result.batches)} new batch(es)" if result.batches else "no new batches")
+    steps.add_row("validate", f"{len(accepted)} passed" if accepted else "nothing new to validate")
+    steps.add_row("version", f"data/raw at DVC {result.data_version}")
+    steps.add_row("train", f"MLflow run {result.run_id}\nmodel {result.model_uri}")
+    console.print(steps)
+
+    metrics = Table(title="Holdout metrics (latest weeks)", show_header=True, header_style="bold")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for name in ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "default_rate", "train_rows", "holdout_rows"):
+        value = result.metrics[name]
+        metrics.add_row(name, f"{value:.0f}" if name.endswith("_rows") else f"{value:.4f}")
+    console.print(metrics)
+    console.print(where_to_look(settings))
+
+
+def print_failure(settings: Settings, message: str) -> None:
+    console.print(f"[bold red]Pipeline stopped before training[/]\n{message}", highlight=False)
+    console.print(
+        f"The failed batch and its validation report are kept in {settings.quarantine_dir}; "
+        "accepted batches were versioned as usual."
+    )
