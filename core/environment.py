@@ -12,6 +12,7 @@ import argparse
 import os
 import shlex
 from collections.abc import MutableMapping
+from pathlib import Path
 
 from core.settings import Settings, load_settings
 
@@ -50,7 +51,7 @@ def apply_tool_environment(settings: Settings, environ: MutableMapping[str, str]
     target = os.environ if environ is None else environ
     env = tool_environment(settings)
     for key in ("PREFECT_HOME", "BENTOML_HOME", "DVC_SITE_CACHE_DIR"):
-        os.makedirs(env[key], exist_ok=True)
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
     (settings.state / "mlflow").mkdir(parents=True, exist_ok=True)
     target.update(env)
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=None, help="configuration file (default: params.yaml)")
     args = parser.parse_args(argv)
     settings = load_settings(args.params)
-    print("# eval \"$(make -s env)\"  makes mlflow, prefect, dvc, feast and bentoml use this project's state")
+    print('# eval "$(make -s env)"  makes mlflow, prefect, dvc, feast and bentoml use this project\'s state')
     for key, value in tool_environment(settings).items():
         print(f"export {key}={shlex.quote(value)}")
 

@@ -99,9 +99,7 @@ def customers(config: LenderConfig) -> pd.DataFrame:
             "employment_type": employment,
             "home_ownership": home,
             "base_income": income,
-            "years_employed": np.where(
-                employment == "unemployed", 0.0, np.minimum(age - 18, rng.gamma(2.0, 4.0, n))
-            ),
+            "years_employed": np.where(employment == "unemployed", 0.0, np.minimum(age - 18, rng.gamma(2.0, 4.0, n))),
             "credit_history_years": rng.uniform(0, 1, n) * (age - 18),
             # Creditworthiness that no feature sees directly; it drives payment behaviour.
             "latent_quality": rng.normal(0, 1, n),
@@ -111,7 +109,7 @@ def customers(config: LenderConfig) -> pd.DataFrame:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=float)
 
 
 def generate_week(config: LenderConfig, week: int, scenario: str = "none") -> pd.DataFrame:
@@ -143,10 +141,19 @@ def generate_week(config: LenderConfig, week: int, scenario: str = "none") -> pd
         purpose_p = purpose_p + np.array([0.25, -0.08, -0.08, -0.03, -0.03, -0.03]) * min(s, 1.0)
     purpose = rng.choice(PURPOSES, n, p=purpose_p / purpose_p.sum())
     purpose_size = pd.Series(purpose).map(
-        {"debt_consolidation": 0.3, "home_improvement": 0.35, "car": 0.3, "education": 0.25, "business": 0.5, "medical": 0.15}
+        {
+            "debt_consolidation": 0.3,
+            "home_improvement": 0.35,
+            "car": 0.3,
+            "education": 0.25,
+            "business": 0.5,
+            "medical": 0.15,
+        }
     )
+    # Loans are sized by need, which tracks the applicant's usual income, not this week's.
+    usual_income = who["base_income"].to_numpy()
     loan_amount = np.clip(
-        income * purpose_size.to_numpy() * np.exp(rng.normal(0, 0.4, n)) * loan_scale, 500, 500_000
+        usual_income * purpose_size.to_numpy() * np.exp(rng.normal(0, 0.4, n)) * loan_scale, 500, 500_000
     ).round(-1)
     term = rng.choice(TERMS, n, p=[0.1, 0.2, 0.3, 0.15, 0.2, 0.05])
     monthly_debt = (income / 12 * rng.beta(2, 7, n) * np.exp(-0.25 * z)).round(2)

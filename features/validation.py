@@ -121,7 +121,9 @@ def raw_batch_expectations(settings: Settings) -> list[Expectation]:
     add(f"{schema.label}.binary", gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]))
     add(
         f"{schema.label}.rate",
-        gxe.ExpectColumnMeanToBeBetween(column=schema.label, min_value=rules.label_rate.min, max_value=rules.label_rate.max),
+        gxe.ExpectColumnMeanToBeBetween(
+            column=schema.label, min_value=rules.label_rate.min, max_value=rules.label_rate.max
+        ),
     )
     add("rows.count", gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows))
     return expectations

@@ -91,11 +91,11 @@ def train_task(settings: Settings, data_version: str) -> tuple[tracking.LoggedRu
 def training_pipeline(params: str | None = None, overrides: dict[str, Any] | None = None) -> PipelineResult:
     """Ingest, validate, version and train: one tracked, reproducible run on versioned data."""
     settings = load_settings(params, overrides)
-    retrying = {"retries": settings.prefect.task_retries, "retry_delay_seconds": settings.prefect.task_retry_delay_seconds}
+    retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
 
-    waiting = ingest_task.with_options(**retrying)(settings)
+    waiting = ingest_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     verdicts = [validate_task(settings, batch) for batch in waiting]
-    data_version = version_task.with_options(**retrying)(settings)
+    data_version = version_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
 
     failed = [v for v in verdicts if not v.passed]
     if failed:

@@ -64,7 +64,9 @@ def plan_synthetic(settings: Settings) -> list[PlannedBatch]:
     """The weeks that arrive in this run (see the module docstring)."""
     config = lender_config(settings)
     have = {p.stem for p in accepted_batches(settings)}
-    history = [PlannedBatch(batch_name(_week_start(config, w)), w, "none") for w in range(1, settings.data.history_weeks + 1)]
+    history = [
+        PlannedBatch(batch_name(_week_start(config, w)), w, "none") for w in range(1, settings.data.history_weeks + 1)
+    ]
     plan = [batch for batch in history if batch.name not in have]
     if settings.data.scenario != "none":
         latest = max([settings.data.history_weeks, *(_week_of(config, p) for p in accepted_batches(settings))])
@@ -105,8 +107,7 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def _land_file(settings: Settings) -> list[Path]:
     source = settings.data_file
-    assert source is not None  # guaranteed by DataSettings
-    if not source.exists():
+    if source is None or not source.exists():
         raise FileNotFoundError(f"data.file points at {source}, which does not exist")
     frame = read_table(source)
     column = settings.schema_.timestamp

@@ -16,7 +16,7 @@ def where_to_look(settings: Settings) -> Table:
     table.add_column("what")
     table.add_column("command")
     table.add_row("experiments and models (MLflow UI)", "make mlflow-ui")
-    table.add_row("flow runs (Prefect UI)", "make prefect-ui   or   eval \"$(make -s env)\"; prefect flow-run ls")
+    table.add_row("flow runs (Prefect UI)", 'make prefect-ui   or   eval "$(make -s env)"; prefect flow-run ls')
     table.add_row("data validation (Data Docs)", "make data-docs")
     table.add_row("data versions (DVC)", "dvc status; dvc data status")
     table.add_row("state folder", str(settings.state))

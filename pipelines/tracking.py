@@ -48,10 +48,10 @@ def use_experiment(settings: Settings) -> str:
     mlflow.set_tracking_uri(settings.tracking_uri)
     experiment = mlflow.get_experiment_by_name(settings.mlflow.experiment)
     if experiment is not None:
-        return experiment.experiment_id
+        return str(experiment.experiment_id)
     # An explicit artifact location keeps artifacts under the state folder, not ./mlruns.
     location = settings.artifact_location if settings.mlflow.tracking_uri is None else None
-    return mlflow.create_experiment(settings.mlflow.experiment, artifact_location=location)
+    return str(mlflow.create_experiment(settings.mlflow.experiment, artifact_location=location))
 
 
 @dataclass(frozen=True)

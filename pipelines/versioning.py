@@ -36,10 +36,9 @@ def open_repo(settings: Settings) -> Repo:
     logging.getLogger("dvc").setLevel(logging.WARNING)  # DVC's hints are for its CLI
     root = settings.root
     if not (root / ".dvc").is_dir():
-        with Repo.init(str(root), no_scm=not (root / ".git").exists()) as fresh:
-            with fresh.config.edit() as conf:
-                conf["core"]["analytics"] = False
-                conf["core"]["autostage"] = False
+        with Repo.init(str(root), no_scm=not (root / ".git").exists()) as fresh, fresh.config.edit() as conf:
+            conf["core"]["analytics"] = False
+            conf["core"]["autostage"] = False
     places = _dvc_locations(settings)
     for path in places.values():
         path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,107 @@
+"""Shared fixtures. Every test works in its own temporary workspace and state folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from core.environment import TELEMETRY_OFF
+from core.settings import DEFAULT_PARAMS, ENV_OVERRIDES, Settings, load_settings
+
+# Small but realistic: enough rows for the label-rate bounds and a two-class holdout.
+SMALL_DATA = {"history_weeks": 5, "applications_per_week": 400, "customers": 800}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Prefect and DVC read these when first imported, which happens during collection:
+    # point them at a throwaway folder so no test touches ~/.prefect or /var/tmp/dvc.
+    home = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(home / "prefect"),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+            **TELEMETRY_OFF,
+        }
+    )
+    config.stash[_HOME] = home
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Stop Prefect's temporary API server while pytest's output streams are still
+    # open; left to its atexit hook, it logs to a closed stream.
+    import logging
+    import sys
+
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.logging.handlers import APILogWorker
+        from prefect.server.api.server import SubprocessASGIServer
+
+        APILogWorker.drain_all(timeout=5)  # send buffered run logs before the API goes away
+        # Prefect's console handler holds a test's captured stream, closed by now.
+        logging.getLogger("prefect").disabled = True
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_HOME, ""), ignore_errors=True)
+
+
+_HOME = pytest.StashKey[Path]()
+
+
+@pytest.fixture(autouse=True)
+def _no_endpoint_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's exported `make env` must not send tests to the real state folder."""
+    for variable in ENV_OVERRIDES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+def write_params(folder: Path, **sections: dict[str, Any]) -> Path:
+    """Copy the project's params.yaml into ``folder``, merging ``sections`` over it."""
+    tree = yaml.safe_load(DEFAULT_PARAMS.read_text())
+    for name, values in sections.items():
+        tree[name] = {**tree.get(name, {}), **values}
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A project workspace with a small-data params.yaml and nothing else."""
+    write_params(tmp_path, data=SMALL_DATA)
+    return tmp_path
+
+
+@pytest.fixture
+def settings(workspace: Path) -> Settings:
+    return load_settings(workspace / "params.yaml")
+
+
+@pytest.fixture
+def git_workspace(workspace: Path) -> Iterator[Path]:
+    """The workspace as a git repository with one commit, as a cloned template is."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=tests", "-c", "user.email=tests@example.invalid", *args],
+            cwd=workspace,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("add", "params.yaml")
+    git("commit", "-qm", "workspace")
+    yield workspace
