@@ -5,6 +5,8 @@ SHELL := /bin/bash
 
 PY := .venv/bin/python
 # uv installs everything; `make setup` installs uv itself when the machine has none.
+# It trusts the system's certificate store (a corporate proxy's root included) and
+# never downloads a Python of its own: 3.11 must be on the machine.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Command-line knobs: make pipeline SCENARIO=covariate_shift PARAMS=my-params.yaml
 SCENARIO ?=
@@ -25,7 +27,7 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || \
 		python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.9' || \
 		python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'uv>=0.9'
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --compile-bytecode --python 3.11
+	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
 
 pipeline: ## run the pipeline: ingest -> validate -> version -> train (SCENARIO=, PARAMS=)
