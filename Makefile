@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline test test-slow test-all lint format env clean mlflow-ui prefect-ui data-docs
+.PHONY: help setup pipeline test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,8 +51,8 @@ format: ## apply the formatter and the safe lint fixes
 env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at the state folder
 	@$(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS))
 
-clean: ## remove all local state and generated data (.state/, data/raw, data/quarantine)
-	rm -rf .state data/raw data/landing data/quarantine data/raw.dvc .dvc/config.local .dvc/tmp
+clean: ## remove all local state and generated data (.state/, data/raw, data/features, data/quarantine)
+	rm -rf .state data/raw data/features data/landing data/quarantine data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
 
 mlflow-ui: ## open the MLflow UI on http://127.0.0.1:$(MLFLOW_PORT)
 	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui \
@@ -64,3 +64,7 @@ prefect-ui: ## open the Prefect UI on http://127.0.0.1:$(PREFECT_PORT) (shows th
 
 data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:$(DOCS_PORT)
 	$(WITH_ENV) $(PY) -m http.server --bind 127.0.0.1 --directory "$$MLOPS_STATE_DIR/reports/data_docs" $(DOCS_PORT)
+
+feast-ls: ## list the feature store's entities, feature views and feature services (feast CLI)
+	$(WITH_ENV) cd features/feature_repo && ../../.venv/bin/feast entities list && \
+		../../.venv/bin/feast feature-views list && ../../.venv/bin/feast feature-services list

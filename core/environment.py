@@ -32,6 +32,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
     """Environment variables that make every tool read and write under ``settings.state``."""
     state = settings.state
     env = {
+        "MLOPS_PARAMS": str(settings.params_file),
         "MLOPS_STATE_DIR": str(state),
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
         "PREFECT_HOME": str(state / "prefect"),
@@ -39,6 +40,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "BENTOML_HOME": str(state / "bentoml"),
         "DVC_SITE_CACHE_DIR": str(state / "dvc-site-cache"),
+        "MPLCONFIGDIR": str(state / "matplotlib"),  # the feast CLI imports matplotlib
         **TELEMETRY_OFF,
     }
     if settings.prefect.api_url:
@@ -50,7 +52,7 @@ def apply_tool_environment(settings: Settings, environ: MutableMapping[str, str]
     """Export the tool environment into this process and create the folders it names."""
     target = os.environ if environ is None else environ
     env = tool_environment(settings)
-    for key in ("PREFECT_HOME", "BENTOML_HOME", "DVC_SITE_CACHE_DIR"):
+    for key in ("PREFECT_HOME", "BENTOML_HOME", "DVC_SITE_CACHE_DIR", "MPLCONFIGDIR"):
         Path(env[key]).mkdir(parents=True, exist_ok=True)
     (settings.state / "mlflow").mkdir(parents=True, exist_ok=True)
     target.update(env)

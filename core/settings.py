@@ -22,6 +22,9 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
 # Environment variable -> dotted settings key. Only endpoints and locations: the
 # behaviour of the platform is configured in params.yaml and nowhere else.
+# MLOPS_PARAMS names the configuration file itself (like KUBECONFIG): the feast CLI,
+# which imports our definitions, finds the pipeline's params through it.
+PARAMS_VARIABLE = "MLOPS_PARAMS"
 ENV_OVERRIDES: dict[str, str] = {
     "MLOPS_STATE_DIR": "state_dir",
     "MLFLOW_TRACKING_URI": "mlflow.tracking_uri",
@@ -127,6 +130,29 @@ class TrainingSettings(_Strict):
     params: dict[ModelFamily, dict[str, Any]] = Field(default_factory=dict)
 
 
+class Ratio(_Strict):
+    numerator: str
+    denominator: str
+    scale: float = 1.0
+
+
+class FeatureSettings(_Strict):
+    """The feature store: what is engineered, stored, served, and under which names."""
+
+    project: str = Field("credit_risk", pattern=r"^[a-z][a-z0-9_]*$")
+    service: str = Field("credit_default", pattern=r"^[a-z][a-z0-9_]*$")
+    service_version: int = Field(1, ge=1)
+    window_days: int = Field(90, ge=1, le=3650)
+    ttl_days: int = Field(365, ge=1)
+    history: dict[str, tuple[Literal["sum", "mean", "max", "min"], ...]] = Field(default_factory=dict)
+    ratios: dict[str, Ratio] = Field(default_factory=dict)
+
+    @property
+    def service_name(self) -> str:
+        """Versioned, so a model can say exactly which service it was trained on."""
+        return f"{self.service}_v{self.service_version}"
+
+
 class MlflowSettings(_Strict):
     tracking_uri: str | None = None
     experiment: str = "credit-default"
@@ -143,15 +169,29 @@ class Settings(_Strict):
     """Everything the platform needs to know, rooted at the folder of its params file."""
 
     root: Path
+    params_file: Path
     state_dir: Path = Path(".state")
     data: DataSettings
     schema_: Schema = Field(alias="schema")
     validation: ValidationSettings
+    features: FeatureSettings = FeatureSettings()
     training: TrainingSettings
     mlflow: MlflowSettings = MlflowSettings()
     prefect: PrefectSettings = PrefectSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _features_use_described_columns(self) -> Settings:
+        numeric = set(self.schema_.numeric)
+        for column in self.features.history:
+            if column not in numeric:
+                raise ValueError(f"features.history.{column}: not a numeric column of the schema")
+        for name, ratio in self.features.ratios.items():
+            for column in (ratio.numerator, ratio.denominator):
+                if column not in numeric:
+                    raise ValueError(f"features.ratios.{name}: {column!r} is not a numeric column of the schema")
+        return self
 
     @model_validator(mode="after")
     def _holdout_leaves_training_data(self) -> Settings:
@@ -185,6 +225,16 @@ class Settings(_Strict):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
+
+    @property
+    def features_dir(self) -> Path:
+        """Engineered feature tables, versioned by DVC like the raw batches."""
+        return self.data_dir / "features"
+
+    @property
+    def feast_dir(self) -> Path:
+        """Feast's registry and online store."""
+        return self.state / "feast"
 
     @property
     def reports_dir(self) -> Path:
@@ -245,8 +295,8 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Read, override and validate the settings; raise ``SettingsError`` naming the bad key."""
-    source = Path(path) if path else DEFAULT_PARAMS
-    source = source.resolve()
+    env = os.environ if environ is None else environ
+    source = Path(path or env.get(PARAMS_VARIABLE) or DEFAULT_PARAMS).resolve()
     try:
         tree = yaml.safe_load(source.read_text()) or {}
     except FileNotFoundError as exc:
@@ -256,13 +306,12 @@ def load_settings(
     if not isinstance(tree, dict):
         raise SettingsError(f"{source} must hold a mapping at the top level")
 
-    env = os.environ if environ is None else environ
     for variable, key in ENV_OVERRIDES.items():
         if env.get(variable):
             _set_dotted(tree, key, env[variable])
     for key, value in (overrides or {}).items():
         _set_dotted(tree, key, value)
-    tree["root"] = str(source.parent)
+    tree["root"], tree["params_file"] = str(source.parent), str(source)
     try:
         return Settings.model_validate(tree)
     except ValidationError as exc:

@@ -171,6 +171,52 @@ def validate_batch(frame: pd.DataFrame, settings: Settings, batch_name: str) -> 
     return run_suite(frame, settings, "raw_batch", raw_batch_expectations(settings), batch_name)
 
 
+def feature_table_expectations(settings: Settings, expected_rows: int) -> list[Expectation]:
+    """What an engineered history table must satisfy; a broken transformation fails here.
+
+    The bounds follow from the raw contract: a mean, max or min of a column stays in that
+    column's range; a sum of a non-negative column is non-negative; every row counts at
+    least its own application; one row per application, none lost.
+    """
+    import great_expectations.expectations as gxe
+
+    from features.engineering import history_feature_names
+
+    schema, features = settings.schema_, settings.features
+    window = f"{features.window_days}d"
+    expectations: list[Expectation] = []
+
+    def add(check: str, expectation: Expectation) -> None:
+        expectation.meta = {"check": check}
+        expectations.append(expectation)
+
+    for column in [schema.entity, schema.timestamp, *history_feature_names(features)]:
+        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column))
+    for column in (schema.entity, schema.timestamp):
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
+    add("event.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=[schema.entity, schema.timestamp]))
+    add("rows.one_per_application", gxe.ExpectTableRowCountToEqual(value=expected_rows))
+    count = f"applications_{window}"
+    add(f"{count}.range", gxe.ExpectColumnValuesToBeBetween(column=count, min_value=1))
+    add(f"{count}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=count))
+    for column, aggregations in features.history.items():
+        spec = schema.numeric[column]
+        for how in aggregations:
+            name = f"{column}_{how}_{window}"
+            add(f"{name}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=1.0 - spec.max_null_share))
+            if how == "sum":
+                bounds = {"min_value": min(spec.min, 0.0)}
+            else:
+                bounds = {"min_value": spec.min, "max_value": spec.max}
+            add(f"{name}.range", gxe.ExpectColumnValuesToBeBetween(column=name, **bounds))
+    return expectations
+
+
+def validate_feature_table(frame: pd.DataFrame, settings: Settings, name: str, expected_rows: int) -> ValidationOutcome:
+    """Validate an engineered feature table before it replaces the published one."""
+    return run_suite(frame, settings, "feature_table", feature_table_expectations(settings, expected_rows), name)
+
+
 def _describe(item: dict[str, Any]) -> FailedExpectation:
     config, result = item["expectation_config"], item.get("result") or {}
     check = (config.get("meta") or {}).get("check", config["type"])

@@ -1,25 +1,32 @@
 """The Prefect flows. They only compose: the work is done by plain functions elsewhere.
 
-``training_pipeline``: ingest -> validate -> version -> train. A batch that fails
-validation is quarantined and the flow fails before training, naming what failed.
+``training_pipeline``:
+
+    ingest -> validate -> engineer features -> version -> feature store -> train
+                 |               |
+                 v               v
+        batch quarantined   table quarantined     (either stops the run before training)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from core.settings import Settings, load_settings
-from features.validation import ValidationOutcome, validate_batch
+from features import engineering, store
+from features.validation import ValidationOutcome, validate_batch, validate_feature_table
 from pipelines import ingest, tracking, training, versioning
 
 
 class DataValidationError(RuntimeError):
-    """One or more arriving batches broke the data contract; they are in quarantine."""
+    """Arriving data or an engineered feature table broke its contract; it is in quarantine."""
 
 
 @dataclass
@@ -31,17 +38,43 @@ class BatchVerdict:
 
 
 @dataclass
+class FeatureTables:
+    rows: int
+    checks: int
+    feature_names: list[str]
+
+
+@dataclass
+class DataVersions:
+    raw: str
+    features: str
+
+
+@dataclass
+class StoreState:
+    service: str
+    feature_views: list[str]
+    materialized_until: str
+
+
+@dataclass
 class PipelineResult:
     batches: list[BatchVerdict]
     data_version: str
+    features_version: str
+    feature_service: str
     run_id: str
     model_uri: str
     metrics: dict[str, float]
     data_docs: str | None
 
 
+def _quarantine_message(what: str, folder: Path, outcome: ValidationOutcome) -> str:
+    return f"{what} (quarantined in {folder}):\n    " + "\n    ".join(str(f) for f in outcome.failures)
+
+
 # Retries go on the steps that touch the file system or a store and can fail for a
-# passing reason; validation and training are deterministic, so they never retry.
+# passing reason; validation, engineering and training are deterministic: no retries.
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_task(settings: Settings) -> list[Path]:
     landed = ingest.land_batches(settings)
@@ -54,33 +87,83 @@ def ingest_task(settings: Settings) -> list[Path]:
 def validate_task(settings: Settings, batch: Path) -> BatchVerdict:
     logger = get_run_logger()
     frame = ingest.read_table(batch)
-    outcome: ValidationOutcome = validate_batch(frame, settings, batch.stem)
+    outcome = validate_batch(frame, settings, batch.stem)
     if outcome.success:
         ingest.accept(batch, settings)
         logger.info("%s: %d rows passed %d expectations", batch.stem, len(frame), outcome.evaluated)
         return BatchVerdict(batch.stem, True)
     folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
-    failures = [str(f) for f in outcome.failures]
-    logger.error("%s failed validation and is quarantined in %s:\n  %s", batch.stem, folder, "\n  ".join(failures))
-    return BatchVerdict(batch.stem, False, failures, str(folder))
+    logger.error("%s", _quarantine_message(batch.stem, folder, outcome))
+    return BatchVerdict(batch.stem, False, [str(f) for f in outcome.failures], str(folder))
+
+
+@task(name="engineer-features", cache_policy=NO_CACHE)
+def engineer_task(settings: Settings) -> FeatureTables:
+    """Recompute the history table from every accepted batch; publish it only if it checks out."""
+    raw = ingest.load_raw(settings)
+    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    outcome = validate_feature_table(table, settings, store.HISTORY_VIEW, expected_rows=len(raw))
+    if not outcome.success:
+        candidate = settings.landing_dir / f"{store.HISTORY_VIEW}.parquet"
+        candidate.parent.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(candidate, index=False)
+        folder = ingest.quarantine(candidate, settings, outcome.result, outcome.docs_page)
+        raise DataValidationError(
+            "the engineered feature table failed its checks; the published table is unchanged.\n  "
+            + _quarantine_message(store.HISTORY_VIEW, folder, outcome)
+        )
+    target = store.history_table_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(target, index=False)
+    names = engineering.history_feature_names(settings.features)
+    get_run_logger().info(
+        "%s: %d rows, %d features, %d checks passed", target.name, len(table), len(names), outcome.evaluated
+    )
+    return FeatureTables(len(table), outcome.evaluated, names)
 
 
 @task(name="version", cache_policy=NO_CACHE)
-def version_task(settings: Settings) -> str:
-    version = versioning.version_raw_data(settings)
-    get_run_logger().info("data/raw is at DVC version %s (pushed to the local remote)", version)
-    return version
+def version_task(settings: Settings) -> DataVersions:
+    versions = versioning.version_folders(settings, [settings.raw_dir, settings.features_dir])
+    result = DataVersions(versions[settings.raw_dir], versions[settings.features_dir])
+    get_run_logger().info("DVC versions: data/raw %s, data/features %s (pushed)", result.raw, result.features)
+    return result
+
+
+@task(name="feature-store", cache_policy=NO_CACHE)
+def feature_store_task(settings: Settings) -> StoreState:
+    """Apply the Feast definitions and load the online store up to the latest feature row."""
+    feature_store = store.apply_definitions(settings)
+    table = pd.read_parquet(store.history_table_path(settings), columns=[settings.schema_.timestamp])
+    until = pd.Timestamp(table[settings.schema_.timestamp].max()).to_pydatetime() + dt.timedelta(seconds=1)
+    store.materialize(feature_store, settings, until)
+    get_run_logger().info("Feast: applied %s, online store loaded until %s", settings.features.service_name, until)
+    return StoreState(settings.features.service_name, [store.HISTORY_VIEW], until.isoformat())
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(settings: Settings, data_version: str) -> tuple[tracking.LoggedRun, dict[str, float]]:
-    frame = ingest.load_raw(settings)
-    trained = training.train_and_evaluate(frame, settings.schema_, settings.training)
-    logged = tracking.log_training_run(settings, trained, data_version=data_version, training_frame=frame)
+def train_task(
+    settings: Settings, versions: DataVersions, state: StoreState
+) -> tuple[tracking.LoggedRun, dict[str, float]]:
+    raw = ingest.load_raw(settings)
+    frame = store.training_frame(store.open_store(settings), settings, raw)
+    columns = store.model_feature_columns(settings)
+    trained = training.train_and_evaluate(frame, settings.schema_, columns, settings.training)
+    lineage = {
+        "features_version": versions.features,
+        "feature_service": state.service,
+        "feature_service_version": str(settings.features.service_version),
+        "feature_views": ",".join(state.feature_views),
+        "request_features": ",".join(engineering.request_feature_names(settings.features)),
+    }
+    logged = tracking.log_training_run(
+        settings, trained, data_version=versions.raw, training_frame=frame, extra_tags=lineage
+    )
     get_run_logger().info(
-        "%s trained on %d rows; holdout ROC AUC %.3f; MLflow run %s",
+        "%s trained on %d rows x %d features; holdout ROC AUC %.3f; MLflow run %s",
         trained.family,
         len(trained.split.train),
+        len(columns.all),
         trained.metrics["roc_auc"],
         logged.run_id,
     )
@@ -89,13 +172,14 @@ def train_task(settings: Settings, data_version: str) -> tuple[tracking.LoggedRu
 
 @flow(name="training-pipeline", log_prints=True)
 def training_pipeline(params: str | None = None, overrides: dict[str, Any] | None = None) -> PipelineResult:
-    """Ingest, validate, version and train: one tracked, reproducible run on versioned data."""
+    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run."""
     settings = load_settings(params, overrides)
     retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
 
     waiting = ingest_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     verdicts = [validate_task(settings, batch) for batch in waiting]
-    data_version = version_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    tables = engineer_task(settings)
+    versions = version_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
 
     failed = [v for v in verdicts if not v.passed]
     if failed:
@@ -103,8 +187,17 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
         raise DataValidationError(
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
-    logged, metrics = train_task(settings, data_version)
+    state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    logged, metrics = train_task(settings, versions, state)
     docs = settings.reports_dir / "data_docs" / "index.html"
+    get_run_logger().info("feature table: %d rows, %d checks passed", tables.rows, tables.checks)
     return PipelineResult(
-        verdicts, data_version, logged.run_id, logged.model_uri, metrics, str(docs) if docs.exists() else None
+        batches=verdicts,
+        data_version=versions.raw,
+        features_version=versions.features,
+        feature_service=state.service,
+        run_id=logged.run_id,
+        model_uri=logged.model_uri,
+        metrics=metrics,
+        data_docs=str(docs) if docs.exists() else None,
     )

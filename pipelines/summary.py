@@ -19,6 +19,7 @@ def where_to_look(settings: Settings) -> Table:
     table.add_row("flow runs (Prefect UI)", 'make prefect-ui   or   eval "$(make -s env)"; prefect flow-run ls')
     table.add_row("data validation (Data Docs)", "make data-docs")
     table.add_row("data versions (DVC)", "dvc status; dvc data status")
+    table.add_row("feature store (Feast)", "make feast-ls")
     table.add_row("state folder", str(settings.state))
     return table
 
@@ -30,7 +31,8 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
     accepted = [b.name for b in result.batches if b.passed]
     steps.add_row("ingest", f"{len(result.batches)} new batch(es)" if result.batches else "no new batches")
     steps.add_row("validate", f"{len(accepted)} passed" if accepted else "nothing new to validate")
-    steps.add_row("version", f"data/raw at DVC {result.data_version}")
+    steps.add_row("features", f"history table checked; Feast service {result.feature_service} materialized")
+    steps.add_row("version", f"DVC: data/raw {result.data_version}\n     data/features {result.features_version}")
     steps.add_row("train", f"MLflow run {result.run_id}\nmodel {result.model_uri}")
     console.print(steps)
 

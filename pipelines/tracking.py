@@ -82,7 +82,7 @@ def log_training_run(
         "model_family": trained.family,
         **(extra_tags or {}),
     }
-    example = features_of(trained.split.holdout, schema).head(5)
+    example = features_of(trained.split.holdout, trained.columns).head(5)
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
         mlflow.log_params(
             {
@@ -92,7 +92,7 @@ def log_training_run(
                 "holdout_start": f"{trained.split.holdout_start:%Y-%m-%d}",
                 "decision_threshold": settings.training.decision_threshold,
                 "seed": settings.training.seed,
-                "n_features": len(schema.feature_columns),
+                "n_features": len(trained.columns.all),
             }
         )
         mlflow.log_metrics(trained.metrics)

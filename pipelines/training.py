@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from core.settings import Schema, TrainingSettings
+from features.engineering import FeatureColumns
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,9 @@ def time_split(frame: pd.DataFrame, schema: Schema, holdout_weeks: int) -> Split
     return Split(train.reset_index(drop=True), holdout.reset_index(drop=True), holdout_start)
 
 
-def build_model(schema: Schema, family: str, params: dict[str, Any], seed: int) -> Pipeline:
-    """Preprocessing and classifier as one pipeline that accepts the raw feature columns."""
-    features = set(schema.feature_columns)
-    numeric = [c for c in schema.numeric if c in features]
-    categorical = [c for c in schema.categorical if c in features]
+def build_model(columns: FeatureColumns, family: str, params: dict[str, Any], seed: int) -> Pipeline:
+    """Preprocessing and classifier as one pipeline that accepts the feature columns by name."""
+    numeric, categorical = list(columns.numeric), list(columns.categorical)
     preprocess = ColumnTransformer(
         [
             ("numeric", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), numeric),
@@ -79,15 +78,13 @@ def build_model(schema: Schema, family: str, params: dict[str, Any], seed: int) 
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
-def features_of(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+def features_of(frame: pd.DataFrame, columns: FeatureColumns) -> pd.DataFrame:
     """The model's input columns, in a stable order, numbers as floats.
 
     Floats throughout mean a missing value in a count column at serving time (which
     arrives as NaN) still meets the model's signature.
     """
-    columns = schema.feature_columns
-    numeric = [c for c in columns if c in schema.numeric]
-    return frame[columns].astype(dict.fromkeys(numeric, "float64"))
+    return frame[columns.all].astype(dict.fromkeys(columns.numeric, "float64"))
 
 
 def evaluate(y_true: np.ndarray | pd.Series, proba: np.ndarray, threshold: float) -> dict[str, float]:
@@ -112,15 +109,18 @@ class TrainedModel:
     params: dict[str, Any]
     metrics: dict[str, float]
     split: Split
+    columns: FeatureColumns
 
 
-def train_and_evaluate(frame: pd.DataFrame, schema: Schema, training: TrainingSettings) -> TrainedModel:
+def train_and_evaluate(
+    frame: pd.DataFrame, schema: Schema, columns: FeatureColumns, training: TrainingSettings
+) -> TrainedModel:
     """Fit on the earlier weeks and score the time-based holdout."""
     split = time_split(frame, schema, training.holdout_weeks)
     params = dict(training.params.get(training.model, {}))
-    model = build_model(schema, training.model, params, training.seed)
-    model.fit(features_of(split.train, schema), split.train[schema.label])
-    proba = model.predict_proba(features_of(split.holdout, schema))[:, 1]
+    model = build_model(columns, training.model, params, training.seed)
+    model.fit(features_of(split.train, columns), split.train[schema.label])
+    proba = model.predict_proba(features_of(split.holdout, columns))[:, 1]
     metrics = evaluate(split.holdout[schema.label], proba, training.decision_threshold)
     metrics.update(train_rows=float(len(split.train)), holdout_rows=float(len(split.holdout)))
-    return TrainedModel(model, training.model, params, metrics, split)
+    return TrainedModel(model, training.model, params, metrics, split, columns)

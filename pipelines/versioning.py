@@ -51,27 +51,32 @@ def open_repo(settings: Settings) -> Repo:
     return Repo(str(root))
 
 
-def dvc_file(settings: Settings) -> Path:
-    return settings.raw_dir.with_name(settings.raw_dir.name + ".dvc")
+def dvc_file(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".dvc")
 
 
-def version_raw_data(settings: Settings) -> str:
-    """Track ``data/raw`` with DVC, push it to the remote, and return its version hash."""
+def version_folders(settings: Settings, folders: list[Path]) -> dict[Path, str]:
+    """Track each folder with DVC, push to the remote, and return each folder's version hash."""
     with open_repo(settings) as repo:
-        stage = repo.add(str(settings.raw_dir))[0]  # absolute: DVC resolves against the cwd
-        version = str(stage.outs[0].hash_info.value)
+        stages = repo.add([str(folder) for folder in folders])  # absolute: DVC resolves against the cwd
+        versions = {folder: str(stage.outs[0].hash_info.value) for folder, stage in zip(folders, stages, strict=True)}
         repo.push()
         leftover = repo.status(cloud=True)
         if leftover:
             raise RuntimeError(f"DVC push left data unsynced with the remote: {sorted(leftover)[:5]}")
-    return version
+    return versions
 
 
-def current_version(settings: Settings) -> str | None:
-    """The version recorded in ``data/raw.dvc``, or None before the first ingest."""
+def version_raw_data(settings: Settings) -> str:
+    """Track ``data/raw`` with DVC, push it, and return its version hash."""
+    return version_folders(settings, [settings.raw_dir])[settings.raw_dir]
+
+
+def current_version(settings: Settings, folder: Path | None = None) -> str | None:
+    """The version recorded in ``<folder>.dvc`` (default ``data/raw``), or None before the first."""
     import yaml
 
-    path = dvc_file(settings)
+    path = dvc_file(folder or settings.raw_dir)
     if not path.exists():
         return None
     outs = yaml.safe_load(path.read_text()).get("outs", [])

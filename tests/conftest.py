@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from core.environment import TELEMETRY_OFF
-from core.settings import DEFAULT_PARAMS, ENV_OVERRIDES, Settings, load_settings
+from core.settings import DEFAULT_PARAMS, ENV_OVERRIDES, PARAMS_VARIABLE, Settings, load_settings
 
 # Small but realistic: enough rows for the label-rate bounds and a two-class holdout.
 SMALL_DATA = {"history_weeks": 5, "applications_per_week": 400, "customers": 800}
@@ -62,7 +62,7 @@ _HOME = pytest.StashKey[Path]()
 @pytest.fixture(autouse=True)
 def _no_endpoint_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's exported `make env` must not send tests to the real state folder."""
-    for variable in ENV_OVERRIDES:
+    for variable in [*ENV_OVERRIDES, PARAMS_VARIABLE]:
         monkeypatch.delenv(variable, raising=False)
 
 

@@ -7,6 +7,7 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 from core.synthetic import SHIFTED_COLUMNS, LenderConfig, generate_week
+from features.engineering import FeatureColumns
 from pipelines.training import build_model, features_of
 from core.settings import load_settings
 
@@ -41,9 +42,9 @@ def test_the_clean_data_is_realistic() -> None:
 def test_the_label_is_learnable_but_not_trivial() -> None:
     schema = load_settings().schema_
     train, test = weeks("none", 1, 6), weeks("none", 7, 8)
-    model = build_model(schema, "logistic_regression", {"max_iter": 500}, seed=0)
-    model.fit(features_of(train, schema), train["is_default"])
-    auc = roc_auc_score(test["is_default"], model.predict_proba(features_of(test, schema))[:, 1])
+    model = build_model(FeatureColumns.from_schema(schema), "logistic_regression", {"max_iter": 500}, seed=0)
+    model.fit(features_of(train, FeatureColumns.from_schema(schema)), train["is_default"])
+    auc = roc_auc_score(test["is_default"], model.predict_proba(features_of(test, FeatureColumns.from_schema(schema)))[:, 1])
     assert 0.72 < auc < 0.95
 
 
@@ -69,11 +70,11 @@ def test_concept_drift_keeps_the_inputs_but_breaks_the_relation() -> None:
     clean, drifted = weeks("none", 20, 21), weeks("concept_drift", 20, 21)
     for column in ("annual_income", "credit_utilization", "loan_amount"):
         assert ks_2samp(clean[column].dropna(), drifted[column].dropna()).pvalue > 1e-3
-    model = build_model(schema, "logistic_regression", {"max_iter": 500}, seed=0)
-    model.fit(features_of(train, schema), train["is_default"])
+    model = build_model(FeatureColumns.from_schema(schema), "logistic_regression", {"max_iter": 500}, seed=0)
+    model.fit(features_of(train, FeatureColumns.from_schema(schema)), train["is_default"])
 
     def auc(frame: pd.DataFrame) -> float:
-        return float(roc_auc_score(frame["is_default"], model.predict_proba(features_of(frame, schema))[:, 1]))
+        return float(roc_auc_score(frame["is_default"], model.predict_proba(features_of(frame, FeatureColumns.from_schema(schema)))[:, 1]))
 
     assert auc(drifted) < auc(clean) - 0.04
 

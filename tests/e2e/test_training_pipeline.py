@@ -3,14 +3,18 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
 from core.environment import tool_environment
 from core.settings import load_settings
+from features import engineering, store
 from pipelines.flows import DataValidationError, training_pipeline
+from pipelines.ingest import load_raw
 from pipelines.versioning import current_version, workspace_status
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -40,6 +44,16 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert {"pr_auc", "f1", "log_loss", "brier"} <= set(run.data.metrics)
     model = mlflow.pyfunc.load_model(result.model_uri)
     assert model.metadata.signature is not None
+    # Lineage to the feature store: the service and views it was trained on, and their data.
+    tags = run.data.tags
+    assert tags["feature_service"] == "credit_default_v1" and tags["feature_views"] == "customer_history"
+    assert tags["features_version"] == current_version(settings, settings.features_dir)
+    assert set(model.metadata.get_input_schema().input_names()) == set(store.model_feature_columns(settings).all)
+    # The online store was loaded: a known customer gets history, not nulls.
+    raw = load_raw(settings)
+    regular = raw["customer_id"].value_counts().index[:5]
+    online = store.online_features(store.open_store(settings), settings, raw[raw.customer_id.isin(regular)].tail(5))
+    assert online["applications_90d"].gt(0).all() and online["loan_amount_mean_90d"].notna().all()
 
     # A second run with no new data is idempotent on the data side.
     again = training_pipeline(params=params)
@@ -52,6 +66,26 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     (folder,) = settings.quarantine_dir.iterdir()
     assert {p.suffix for p in folder.iterdir()} == {".parquet", ".json", ".html"}
     assert len(finished_runs(settings.tracking_uri)) == 2
+
+
+def test_a_broken_feature_transformation_stops_the_pipeline(
+    git_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = str(git_workspace / "params.yaml")
+    settings = load_settings(params)
+    real = engineering.customer_history
+
+    def percent_bug(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        table = real(*args, **kwargs)
+        return table.assign(credit_utilization_mean_90d=table["credit_utilization_mean_90d"] * 100)
+
+    monkeypatch.setattr(engineering, "customer_history", percent_bug)
+    with pytest.raises(DataValidationError) as stopped:
+        training_pipeline(params=params)
+    assert "credit_utilization_mean_90d.range" in str(stopped.value)
+    assert not store.history_table_path(settings).exists()  # nothing broken was published
+    assert any(p.name.startswith("customer_history") for p in settings.quarantine_dir.iterdir())
+    assert finished_runs(settings.tracking_uri) == []
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ import pytest
 
 from core.settings import Settings, load_settings
 from core.synthetic import LenderConfig, generate_week
+from features.engineering import FeatureColumns
 from pipelines.training import evaluate, features_of, time_split, train_and_evaluate
 
 CONFIG = LenderConfig(applications_per_week=500, customers=1500)
@@ -30,17 +31,19 @@ def test_a_split_that_leaves_nothing_to_train_on_is_refused(frame: pd.DataFrame)
 @pytest.mark.parametrize("family", ["logistic_regression", "gradient_boosting"])
 def test_training_learns_and_reports_every_metric(frame: pd.DataFrame, family: str, settings: Settings) -> None:
     training = settings.training.model_copy(update={"model": family})
-    trained = train_and_evaluate(frame, settings.schema_, training)
+    trained = train_and_evaluate(frame, settings.schema_, FeatureColumns.from_schema(settings.schema_), training)
     assert {"roc_auc", "pr_auc", "f1", "log_loss", "brier"} <= set(trained.metrics)
     assert trained.metrics["roc_auc"] > 0.7
     assert trained.metrics["pr_auc"] > trained.metrics["default_rate"]  # better than the base rate
-    proba = trained.model.predict_proba(features_of(trained.split.holdout, settings.schema_))[:, 1]
+    proba = trained.model.predict_proba(features_of(trained.split.holdout, trained.columns))[:, 1]
     assert ((proba > 0) & (proba < 1)).all()
 
 
 def test_the_model_accepts_missing_values_and_unseen_categories(frame: pd.DataFrame, settings: Settings) -> None:
-    trained = train_and_evaluate(frame, settings.schema_, settings.training)
-    odd = features_of(frame.head(3), settings.schema_).copy()
+    trained = train_and_evaluate(
+        frame, settings.schema_, FeatureColumns.from_schema(settings.schema_), settings.training
+    )
+    odd = features_of(frame.head(3), trained.columns).copy()
     odd.loc[:, "annual_income"] = np.nan
     odd.loc[:, "region"] = "a-new-region"
     assert np.isfinite(trained.model.predict_proba(odd)).all()

@@ -1,0 +1,108 @@
+"""Automated feature engineering: raw batches in, feature tables out. Never by hand.
+
+Two kinds of feature, each defined once:
+
+* **History features** (stored in Feast, served online): per-customer aggregates over
+  a trailing window of past applications, such as how many and how large. A row is
+  written for every application, holding the window *including* it, and stamped one
+  second after it: the moment it is known. Feast's point-in-time join takes the latest
+  row at or before a training example's event time, so an application never sees
+  itself or anything later, and sees exactly what the online store holds when the
+  next application arrives.
+* **Request-time features**: ratios of fields that arrive with the request
+  (loan-to-income...). ``complete_features`` computes them, on the training path
+  after the historical join and on the serving path after the online lookup: one
+  function, so the two cannot disagree.
+
+Which aggregates and ratios exist is configured under ``features`` in params.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.settings import FeatureSettings, Schema
+
+
+@dataclass(frozen=True)
+class FeatureColumns:
+    """The model's inputs by kind: numbers are imputed and scaled, categories one-hot encoded."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @classmethod
+    def from_schema(cls, schema: Schema, extra_numeric: Sequence[str] = ()) -> FeatureColumns:
+        """The described request fields (no keys, label or sensitive columns), plus engineered numbers."""
+        features = set(schema.feature_columns)
+        numeric = [c for c in schema.numeric if c in features]
+        categorical = [c for c in schema.categorical if c in features]
+        return cls((*numeric, *extra_numeric), tuple(categorical))
+
+
+# When a history row becomes known, after the application it includes.
+AVAILABILITY_LAG = pd.Timedelta(seconds=1)
+
+
+def history_feature_names(features: FeatureSettings) -> list[str]:
+    window = f"{features.window_days}d"
+    names = [f"applications_{window}"]
+    for column, aggregations in features.history.items():
+        names += [f"{column}_{how}_{window}" for how in aggregations]
+    return names
+
+
+def customer_history(raw: pd.DataFrame, schema: Schema, features: FeatureSettings) -> pd.DataFrame:
+    """One row per application: the customer's trailing-window aggregates as of just after it."""
+    entity, timestamp = schema.entity, schema.timestamp
+    missing = [c for c in features.history if c not in raw]
+    if missing:
+        raise KeyError(f"features.history names columns the raw data lacks: {missing}")
+    ordered = raw.sort_values([entity, timestamp], kind="stable")
+    ordered = ordered.assign(**{timestamp: pd.to_datetime(ordered[timestamp], utc=True)})
+    window = f"{features.window_days}D"
+    rolling = ordered.groupby(entity, sort=False).rolling(window, on=timestamp)
+    suffix = f"{features.window_days}d"
+
+    table = pd.DataFrame(
+        {
+            entity: ordered[entity].to_numpy(),
+            timestamp: (ordered[timestamp] + AVAILABILITY_LAG).to_numpy(),
+            f"applications_{suffix}": rolling[timestamp].count().to_numpy().astype("int64"),
+        }
+    )
+    # groupby().rolling() returns rows grouped by entity in the order of `ordered`.
+    for column, aggregations in features.history.items():
+        for how in aggregations:
+            values = getattr(rolling[column], how)().to_numpy()
+            table[f"{column}_{how}_{suffix}"] = values.astype("float64")
+    return table.sort_values(timestamp, kind="stable").reset_index(drop=True)
+
+
+def request_feature_names(features: FeatureSettings) -> list[str]:
+    return list(features.ratios)
+
+
+def complete_features(frame: pd.DataFrame, features: FeatureSettings) -> pd.DataFrame:
+    """What both read paths do after the store lookup: the one place features are finished.
+
+    A customer without history gets zero applications and zero sums (not unknown);
+    then the request-time ratios are added. A zero or missing denominator gives NaN.
+    """
+    window = f"{features.window_days}d"
+    counts = [f"applications_{window}"]
+    counts += [f"{c}_sum_{window}" for c, how in features.history.items() if "sum" in how]
+    added = {name: pd.to_numeric(frame[name], errors="coerce").fillna(0.0).astype("float64") for name in counts}
+    for name, ratio in features.ratios.items():
+        numerator = pd.to_numeric(frame[ratio.numerator], errors="coerce").astype("float64")
+        denominator = pd.to_numeric(frame[ratio.denominator], errors="coerce").astype("float64")
+        added[name] = (numerator * ratio.scale / denominator.where(denominator != 0)).replace([np.inf, -np.inf], np.nan)
+    return frame.assign(**added)

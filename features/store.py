@@ -1,0 +1,160 @@
+"""The Feast feature store: definitions, apply, materialize, and both read paths.
+
+Definitions are built from the settings (``build_definitions``), so the feature view's
+schema follows ``features.history`` in params.yaml. ``feature_repo/`` holds the
+``feature_store.yaml`` read by both the SDK (here) and the ``feast`` CLI, whose
+``${MLOPS_STATE_DIR}`` puts the registry and the online store in the state folder.
+
+Both read paths end in ``complete_features``: the training frame comes from
+``get_historical_features`` (point in time), the serving row from
+``get_online_features``, and the same function adds the request-time ratios to each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import string
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from core.environment import tool_environment
+from core.settings import Settings
+from features.engineering import FeatureColumns, complete_features, history_feature_names, request_feature_names
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+FEATURE_REPO = Path(__file__).resolve().parent / "feature_repo"
+HISTORY_VIEW = "customer_history"
+
+
+def history_table_path(settings: Settings) -> Path:
+    return settings.features_dir / f"{HISTORY_VIEW}.parquet"
+
+
+def repo_config(settings: Settings) -> Any:
+    """``feature_store.yaml`` with the state folder of these settings filled in."""
+    from feast.repo_config import RepoConfig
+
+    text = (FEATURE_REPO / "feature_store.yaml").read_text()
+    filled = string.Template(text).substitute(tool_environment(settings))
+    config = yaml.safe_load(filled)
+    config["project"] = settings.features.project
+    return RepoConfig(repo_path=FEATURE_REPO, **config)
+
+
+def open_store(settings: Settings) -> FeatureStore:
+    from feast import FeatureStore
+
+    settings.feast_dir.mkdir(parents=True, exist_ok=True)
+    return FeatureStore(config=repo_config(settings), repo_path=str(FEATURE_REPO))
+
+
+def build_definitions(settings: Settings) -> list[Any]:
+    """The project, the entity, the history source and view, and the versioned feature service."""
+    from feast import Entity, FeatureService, FeatureView, Field, FileSource, Project, ValueType
+    from feast.types import Float64, Int64
+
+    schema, features = settings.schema_, settings.features
+    project = Project(name=features.project, description="Credit-default features of the reference platform")
+    customer = Entity(
+        name="customer",
+        join_keys=[schema.entity],
+        value_type=ValueType.STRING,
+        description="An applicant; applications recur, so history accumulates per customer.",
+    )
+    source = FileSource(
+        name=f"{HISTORY_VIEW}_source",
+        path=str(history_table_path(settings)),
+        timestamp_field=schema.timestamp,
+        description="Engineered by features/engineering.py from data/raw; versioned by DVC.",
+    )
+    names = history_feature_names(features)
+    history = FeatureView(
+        name=HISTORY_VIEW,
+        entities=[customer],
+        ttl=timedelta(days=features.ttl_days),
+        schema=[Field(name=names[0], dtype=Int64)] + [Field(name=n, dtype=Float64) for n in names[1:]],
+        source=source,
+        online=True,
+        description=f"Each customer's applications over the trailing {features.window_days} days.",
+        tags={"window_days": str(features.window_days)},
+    )
+    service = FeatureService(
+        name=features.service_name,
+        features=[history],
+        description="Everything the credit-default model reads from the store.",
+        tags={
+            "version": str(features.service_version),
+            "request_features": ",".join(request_feature_names(features)),
+        },
+    )
+    return [project, customer, source, history, service]
+
+
+def apply_definitions(settings: Settings) -> FeatureStore:
+    """Register the definitions (idempotent: an unchanged repo is a no-op)."""
+    store = open_store(settings)
+    store.apply(build_definitions(settings))
+    return store
+
+
+def materialize(store: FeatureStore, settings: Settings, end: dt.datetime) -> None:
+    """Load the history table into the online store, from its first row up to ``end``.
+
+    An explicit range rather than ``materialize_incremental``: the first incremental
+    run only covers ``now - ttl`` and silently skips older rows. Writing the same rows
+    again leaves the online store as it was, so re-running is idempotent.
+    """
+    table = pd.read_parquet(history_table_path(settings), columns=[settings.schema_.timestamp])
+    start = pd.Timestamp(table[settings.schema_.timestamp].min()).to_pydatetime() - timedelta(seconds=1)
+    with contextlib.redirect_stdout(io.StringIO()):  # Feast prints coloured progress
+        store.materialize(start_date=start, end_date=end, feature_views=[HISTORY_VIEW])
+
+
+def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time join of the history features to ``events``, plus request features.
+
+    ``events`` holds the entity, the event time, the label and the request fields; they
+    pass through, one output row per event, in the same order. Each row gets the
+    feature values known at its event time, no later; a customer with no earlier
+    application gets missing values, as the online store answers for one.
+    """
+    schema = settings.schema_
+    keys = [schema.entity, schema.timestamp]
+    entity_df = events.assign(**{schema.timestamp: pd.to_datetime(events[schema.timestamp], utc=True)})
+    if entity_df.duplicated(keys).any():
+        raise ValueError(f"events repeat ({schema.entity}, {schema.timestamp}) pairs; each event must be unique")
+    service = store.get_feature_service(settings.features.service_name)
+    joined = store.get_historical_features(entity_df=entity_df[keys], features=service).to_df()
+    # Feast's file store returns rows in its own order and leaves out events that no
+    # feature row precedes; merging back keeps every event, in order.
+    names = history_feature_names(settings.features)
+    joined[schema.timestamp] = pd.to_datetime(joined[schema.timestamp], utc=True)
+    frame = entity_df.merge(joined[keys + names], on=keys, how="left", validate="one_to_one")
+    return complete_features(frame, settings.features)
+
+
+def online_features(store: FeatureStore, settings: Settings, requests: pd.DataFrame) -> pd.DataFrame:
+    """The serving path: stored features for each request's entity, plus request features."""
+    schema = settings.schema_
+    service = store.get_feature_service(settings.features.service_name)
+    stored = store.get_online_features(
+        features=service, entity_rows=[{schema.entity: e} for e in requests[schema.entity]]
+    ).to_df()
+    names = history_feature_names(settings.features)
+    combined = requests.reset_index(drop=True).assign(**{n: stored[n].to_numpy() for n in names})
+    return complete_features(combined, settings.features)
+
+
+def model_feature_columns(settings: Settings) -> FeatureColumns:
+    """Everything the model consumes: request fields, stored history, request-time ratios."""
+    features = settings.features
+    engineered = [*history_feature_names(features), *request_feature_names(features)]
+    return FeatureColumns.from_schema(settings.schema_, extra_numeric=engineered)
