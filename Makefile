@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls
+.PHONY: help setup pipeline test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,3 +68,6 @@ data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:$(DOCS_PORT
 feast-ls: ## list the feature store's entities, feature views and feature services (feast CLI)
 	$(WITH_ENV) cd features/feature_repo && ../../.venv/bin/feast entities list && \
 		../../.venv/bin/feast feature-views list && ../../.venv/bin/feast feature-services list
+
+bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
+	$(PY) -m features.benchmark

@@ -19,8 +19,9 @@ Which aggregates and ratios exist is configured under ``features`` in params.yam
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,18 +92,36 @@ def request_feature_names(features: FeatureSettings) -> list[str]:
     return list(features.ratios)
 
 
-def complete_features(frame: pd.DataFrame, features: FeatureSettings) -> pd.DataFrame:
-    """What both read paths do after the store lookup: the one place features are finished.
+def finished_columns(columns: Mapping[str, Any] | pd.DataFrame, features: FeatureSettings) -> dict[str, np.ndarray]:
+    """The columns both read paths add or replace after the store lookup: defined once.
 
-    A customer without history gets zero applications and zero sums (not unknown);
-    then the request-time ratios are added. A zero or missing denominator gives NaN.
+    A customer without history gets zero applications and zero sums (not unknown); the
+    request-time ratios follow, NaN where a denominator is zero or missing. ``columns``
+    is a data frame or any mapping of column name to values, so serving can call it
+    on a single request without building a frame first.
     """
     window = f"{features.window_days}d"
     counts = [f"applications_{window}"]
     counts += [f"{c}_sum_{window}" for c, how in features.history.items() if "sum" in how]
-    added = {name: pd.to_numeric(frame[name], errors="coerce").fillna(0.0).astype("float64") for name in counts}
-    for name, ratio in features.ratios.items():
-        numerator = pd.to_numeric(frame[ratio.numerator], errors="coerce").astype("float64")
-        denominator = pd.to_numeric(frame[ratio.denominator], errors="coerce").astype("float64")
-        added[name] = (numerator * ratio.scale / denominator.where(denominator != 0)).replace([np.inf, -np.inf], np.nan)
-    return frame.assign(**added)
+    finished = {}
+    for name in counts:
+        values = _floats(columns[name])
+        finished[name] = np.where(np.isnan(values), 0.0, values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, ratio in features.ratios.items():
+            denominator = _floats(columns[ratio.denominator])
+            ratio_values = _floats(columns[ratio.numerator]) * ratio.scale / denominator
+            finished[name] = np.where(np.isfinite(ratio_values) & (denominator != 0), ratio_values, np.nan)
+    return finished
+
+
+def complete_features(frame: pd.DataFrame, features: FeatureSettings) -> pd.DataFrame:
+    """``frame`` with the finished columns: what the training path does after its join."""
+    return frame.assign(**finished_columns(frame, features))
+
+
+def _floats(values: Any) -> np.ndarray:
+    """Numbers as float64; a missing value (None from Feast, NaN or NA) as NaN."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(values, dtype="float64")

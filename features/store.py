@@ -25,7 +25,13 @@ import yaml
 
 from core.environment import tool_environment
 from core.settings import Settings
-from features.engineering import FeatureColumns, complete_features, history_feature_names, request_feature_names
+from features.engineering import (
+    FeatureColumns,
+    complete_features,
+    finished_columns,
+    history_feature_names,
+    request_feature_names,
+)
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -141,16 +147,33 @@ def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame
     return complete_features(frame, settings.features)
 
 
-def online_features(store: FeatureStore, settings: Settings, requests: pd.DataFrame) -> pd.DataFrame:
-    """The serving path: stored features for each request's entity, plus request features."""
-    schema = settings.schema_
-    service = store.get_feature_service(settings.features.service_name)
-    stored = store.get_online_features(
-        features=service, entity_rows=[{schema.entity: e} for e in requests[schema.entity]]
-    ).to_df()
-    names = history_feature_names(settings.features)
-    combined = requests.reset_index(drop=True).assign(**{n: stored[n].to_numpy() for n in names})
-    return complete_features(combined, settings.features)
+class OnlineFeatures:
+    """The serving path: stored features for each request's entity, plus request features.
+
+    Built once per process (the feature service lookup costs more than the read) and
+    called per request batch.
+    """
+
+    def __init__(self, settings: Settings, feature_store: FeatureStore | None = None) -> None:
+        self.settings = settings
+        self.store = feature_store or open_store(settings)
+        self.service = self.store.get_feature_service(settings.features.service_name)
+        self.names = history_feature_names(settings.features)
+
+    def __call__(self, requests: pd.DataFrame) -> pd.DataFrame:
+        entity = self.settings.schema_.entity
+        stored = self.store.get_online_features(
+            features=self.service, entity_rows=[{entity: e} for e in requests[entity]]
+        ).to_dict()
+        columns: dict[str, Any] = {name: requests[name].to_numpy() for name in requests.columns}
+        columns.update({name: stored[name] for name in self.names})
+        columns.update(finished_columns(columns, self.settings.features))
+        return pd.DataFrame(columns)
+
+
+def online_features(feature_store: FeatureStore, settings: Settings, requests: pd.DataFrame) -> pd.DataFrame:
+    """One-off read through ``OnlineFeatures``; a server should keep one ``OnlineFeatures``."""
+    return OnlineFeatures(settings, feature_store)(requests)
 
 
 def model_feature_columns(settings: Settings) -> FeatureColumns:
