@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,10 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 
 pipeline: ## run the pipeline: ingest -> validate -> version -> train (SCENARIO=, PARAMS=)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
+
+reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
+	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reproduce --version $(VERSION)
 
 test: ## run the test suite (fast tiers; minutes)
 	$(PY) -m pytest -m "not slow"

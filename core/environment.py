@@ -41,6 +41,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "BENTOML_HOME": str(state / "bentoml"),
         "DVC_SITE_CACHE_DIR": str(state / "dvc-site-cache"),
         "MPLCONFIGDIR": str(state / "matplotlib"),  # the feast CLI imports matplotlib
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         **TELEMETRY_OFF,
     }
     if settings.prefect.api_url:

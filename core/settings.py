@@ -122,12 +122,60 @@ class ValidationSettings(_Strict):
     label_rate: LabelRate
 
 
+Metric = Literal["roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error"]
+LOWER_IS_BETTER: frozenset[str] = frozenset({"log_loss", "brier", "calibration_error"})
+
+
+class SearchSettings(_Strict):
+    """Automated model selection: which families and hyper-parameters, and how many tries."""
+
+    budget: int = Field(8, ge=1, le=1000)
+    validation_weeks: int = Field(2, ge=1)
+    primary_metric: Metric = "roc_auc"
+    space: dict[ModelFamily, dict[str, list[Any]]]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SearchSettings:
+        if not self.space:
+            raise ValueError("the search space names no model family")
+        return self
+
+
 class TrainingSettings(_Strict):
     holdout_weeks: int = Field(2, ge=1)
     seed: int = 7
+    # The hand-picked model, for runs without automated search (the lower maturity levels).
     model: ModelFamily = "logistic_regression"
     decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     params: dict[ModelFamily, dict[str, Any]] = Field(default_factory=dict)
+    search: SearchSettings
+
+
+class SliceSpec(_Strict):
+    column: str
+    bins: tuple[float, ...] | None = None  # a numeric column is cut into these bands
+
+
+class BehaviourSettings(_Strict):
+    # feature -> tolerance: raising the feature must never lower the risk by more than this.
+    increasing: dict[str, float] = Field(default_factory=dict)
+    # columns that must not change a prediction (identifiers, the sensitive attribute).
+    invariant: tuple[str, ...] = ()
+
+
+class GateSettings(_Strict):
+    """The automated validation gate: declarative thresholds, evaluated by pipelines/gate.py."""
+
+    dry_run: bool = False
+    min_improvement: float = Field(0.002, ge=0.0)
+    minimums: dict[Metric, float] = Field(default_factory=dict)
+    maximums: dict[Metric, float] = Field(default_factory=dict)
+    slices: dict[str, SliceSpec] = Field(default_factory=dict)
+    slice_tolerance: float = Field(0.03, ge=0.0)
+    slice_min_rows: int = Field(100, ge=10)
+    latency_budget_ms: float = Field(25.0, gt=0.0)
+    size_budget_mb: float = Field(10.0, gt=0.0)
+    behaviour: BehaviourSettings = BehaviourSettings()
 
 
 class Ratio(_Strict):
@@ -176,6 +224,7 @@ class Settings(_Strict):
     validation: ValidationSettings
     features: FeatureSettings = FeatureSettings()
     training: TrainingSettings
+    gate: GateSettings
     mlflow: MlflowSettings = MlflowSettings()
     prefect: PrefectSettings = PrefectSettings()
 
@@ -191,6 +240,17 @@ class Settings(_Strict):
             for column in (ratio.numerator, ratio.denominator):
                 if column not in numeric:
                     raise ValueError(f"features.ratios.{name}: {column!r} is not a numeric column of the schema")
+        return self
+
+    @model_validator(mode="after")
+    def _gate_names_known_columns(self) -> Settings:
+        described = {*self.schema_.numeric, *self.schema_.categorical}
+        for name, spec in self.gate.slices.items():
+            if spec.column not in described:
+                raise ValueError(f"gate.slices.{name}: {spec.column!r} is not a column of the schema")
+        for column in self.gate.behaviour.increasing:
+            if column not in self.schema_.numeric:
+                raise ValueError(f"gate.behaviour.increasing.{column}: not a numeric column of the schema")
         return self
 
     @model_validator(mode="after")

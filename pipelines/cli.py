@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         help="override one setting, e.g. --set data.scenario=covariate_shift (repeatable)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="ingest, validate, version and train (the training pipeline)")
+    commands.add_parser("run", help="the training pipeline: ingest, validate, features, version, train, gate")
+    again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
+    again.add_argument("--version", required=True, help="registry version number")
     return parser
 
 
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     apply_tool_environment(settings)
+    if args.command == "reproduce":
+        from pipelines.reproduce import describe, reproduce
+
+        reproduction = reproduce(settings, args.version)
+        print(describe(reproduction))
+        return 0 if reproduction.matches else 1
 
     from pipelines.flows import DataValidationError, training_pipeline
     from pipelines.summary import print_failure, print_summary

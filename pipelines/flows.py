@@ -2,10 +2,10 @@
 
 ``training_pipeline``:
 
-    ingest -> validate -> engineer features -> version -> feature store -> train
-                 |               |
-                 v               v
-        batch quarantined   table quarantined     (either stops the run before training)
+    ingest -> validate -> engineer features -> version -> feature store -> train (search) -> gate -> register
+                 |               |                                                            |
+                 v               v                                                            v
+        batch quarantined   table quarantined  (either stops the run before training)   rejected: registered nowhere
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from core.settings import Settings, load_settings
 from features import engineering, store
 from features.validation import ValidationOutcome, validate_batch, validate_feature_table
-from pipelines import ingest, tracking, training, versioning
+from pipelines import ingest, promotion, tracking, training, tuning, versioning
 
 
 class DataValidationError(RuntimeError):
@@ -66,6 +66,9 @@ class PipelineResult:
     run_id: str
     model_uri: str
     metrics: dict[str, float]
+    candidates: int
+    family: str
+    registration: Registration
     data_docs: str | None
 
 
@@ -141,14 +144,41 @@ def feature_store_task(settings: Settings) -> StoreState:
     return StoreState(settings.features.service_name, [store.HISTORY_VIEW], until.isoformat())
 
 
+@dataclass
+class TrainingOutcome:
+    run_id: str
+    model_uri: str
+    family: str
+    metrics: dict[str, float]
+    candidates: int
+
+
+@dataclass
+class Registration:
+    verdict: str
+    rules: list[str]
+    passed: bool
+    version: str | None
+    alias: str | None
+
+
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(
-    settings: Settings, versions: DataVersions, state: StoreState
-) -> tuple[tracking.LoggedRun, dict[str, float]]:
+def train_task(settings: Settings, versions: DataVersions, state: StoreState) -> TrainingOutcome:
+    """Search the configured space (each candidate a nested run), refit the best, log it."""
+    logger = get_run_logger()
     raw = ingest.load_raw(settings)
     frame = store.training_frame(store.open_store(settings), settings, raw)
     columns = store.model_feature_columns(settings)
-    trained = training.train_and_evaluate(frame, settings.schema_, columns, settings.training)
+    metric = settings.training.search.primary_metric
+
+    def report(scored: tuning.ScoredCandidate) -> None:
+        note = "" if scored.eligible else " (misses a gate floor or ceiling)"
+        logger.info("candidate %s: validation %s %.4f%s", scored.candidate.label, metric, scored.metrics[metric], note)
+
+    constraints = tuning.Constraints(
+        {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
+    )
+    best, scored = tuning.search(frame, settings.schema_, columns, settings.training, constraints, on_candidate=report)
     lineage = {
         "features_version": versions.features,
         "feature_service": state.service,
@@ -157,17 +187,50 @@ def train_task(
         "request_features": ",".join(engineering.request_feature_names(settings.features)),
     }
     logged = tracking.log_training_run(
-        settings, trained, data_version=versions.raw, training_frame=frame, extra_tags=lineage
+        settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
     )
-    get_run_logger().info(
-        "%s trained on %d rows x %d features; holdout ROC AUC %.3f; MLflow run %s",
-        trained.family,
-        len(trained.split.train),
-        len(columns.all),
-        trained.metrics["roc_auc"],
+    logger.info(
+        "best of %d: %s; holdout %s %.4f; MLflow run %s",
+        len(scored),
+        best.family,
+        metric,
+        best.metrics[metric],
         logged.run_id,
     )
-    return logged, trained.metrics
+    _holdout_cache[logged.run_id] = (best, frame)
+    return TrainingOutcome(logged.run_id, logged.model_uri, best.family, best.metrics, len(scored))
+
+
+# The gate judges the model object just trained, on its holdout rows; passing them
+# through Prefect's parameters would serialize a frame for nothing.
+_holdout_cache: dict[str, tuple[training.TrainedModel, pd.DataFrame]] = {}
+
+
+@task(name="gate-and-register", cache_policy=NO_CACHE)
+def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersions) -> Registration:
+    """Judge the candidate against the champion; register it only if every rule passes."""
+    logger = get_run_logger()
+    trained, _ = _holdout_cache.pop(outcome.run_id)
+    lineage = {
+        "data_version": versions.raw,
+        "features_version": versions.features,
+        "feature_service": settings.features.service_name,
+        "feature_views": store.HISTORY_VIEW,
+    }
+    decision = promotion.gate_and_register(settings, trained, outcome.run_id, outcome.model_uri, lineage)
+    for rule in decision.verdict.rules:
+        (logger.info if rule.passed else logger.warning)("%s", rule)
+    if decision.version:
+        logger.info("gate %s: registered version %s as %s", decision.summary, decision.version, decision.alias)
+    else:
+        logger.warning("gate %s; %s", decision.summary, decision.note)
+    return Registration(
+        decision.summary,
+        [str(r) for r in decision.verdict.rules],
+        decision.verdict.passed,
+        decision.version,
+        decision.alias,
+    )
 
 
 @flow(name="training-pipeline", log_prints=True)
@@ -188,7 +251,8 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
     state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    logged, metrics = train_task(settings, versions, state)
+    trained = train_task(settings, versions, state)
+    registration = gate_task(settings, trained, versions)
     docs = settings.reports_dir / "data_docs" / "index.html"
     get_run_logger().info("feature table: %d rows, %d checks passed", tables.rows, tables.checks)
     return PipelineResult(
@@ -196,8 +260,11 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
         data_version=versions.raw,
         features_version=versions.features,
         feature_service=state.service,
-        run_id=logged.run_id,
-        model_uri=logged.model_uri,
-        metrics=metrics,
+        run_id=trained.run_id,
+        model_uri=trained.model_uri,
+        metrics=trained.metrics,
+        candidates=trained.candidates,
+        family=trained.family,
+        registration=registration,
         data_docs=str(docs) if docs.exists() else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -11,10 +12,14 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import skops.io
+from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from core.settings import PROJECT_ROOT, Settings
+from pipelines.gate import GateVerdict
+from pipelines.registry import settings_digest
 from pipelines.training import TrainedModel, features_of
+from pipelines.tuning import ScoredCandidate
 
 # What a served copy of the model needs, pinned to what trained it. Passing these
 # explicitly saves MLflow about 10 s a model of inferring them in a subprocess.
@@ -68,8 +73,14 @@ def log_training_run(
     data_version: str,
     training_frame: pd.DataFrame,
     extra_tags: dict[str, str] | None = None,
+    candidates: Sequence[ScoredCandidate] = (),
 ) -> LoggedRun:
-    """Log one finished training as an MLflow run, with everything needed to trace it back."""
+    """Log one finished training as an MLflow run, with everything needed to trace it back.
+
+    Each tuning candidate becomes a nested run under it, with its params and its
+    validation metrics; the parent holds the chosen model, its holdout metrics, and
+    the resolved settings (``settings.json``) from which it can be reproduced.
+    """
     experiment_id = use_experiment(settings)
     schema = settings.schema_
     code = code_version()
@@ -80,6 +91,7 @@ def log_training_run(
         "git_commit": code.commit,
         "git_dirty": str(code.dirty).lower(),
         "model_family": trained.family,
+        "params_digest": settings_digest(settings),
         **(extra_tags or {}),
     }
     example = features_of(trained.split.holdout, trained.columns).head(5)
@@ -96,6 +108,23 @@ def log_training_run(
             }
         )
         mlflow.log_metrics(trained.metrics)
+        # What reproduction needs, losslessly (params above are strings): see pipelines/reproduce.py.
+        mlflow.log_dict(settings.model_dump(mode="json", by_alias=True), "settings.json")
+        mlflow.log_dict({"family": trained.family, "params": trained.params}, "model_params.json")
+        for number, scored in enumerate(candidates, start=1):
+            with mlflow.start_run(run_name=f"candidate-{number:02d}", nested=True, experiment_id=experiment_id):
+                mlflow.set_tags(
+                    {
+                        "candidate": scored.candidate.label,
+                        "model_family": scored.candidate.family,
+                        "eligible": str(scored.eligible).lower(),
+                    }
+                )
+                mlflow.log_params({"model_family": scored.candidate.family, **scored.candidate.params})
+                mlflow.log_metrics({f"validation_{k}": v for k, v in scored.metrics.items()})
+                mlflow.log_metric("fit_seconds", scored.seconds)
+        if candidates:
+            mlflow.log_metric("candidates", len(candidates))
         with warnings.catch_warnings():
             # MLflow registers two local-file source classes of the same name and warns
             # that it picked one; either is right for a local folder.
@@ -130,3 +159,21 @@ def trusted_types(model: object) -> list[str]:
     boosting's tree predictor) rather than falling back to pickle.
     """
     return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
+def log_verdict(settings: Settings, run_id: str, verdict: GateVerdict) -> None:
+    """Record the gate's verdict on the training run: a tag per outcome and the full rule list."""
+    registry_client = MlflowClient(tracking_uri=settings.tracking_uri)
+    registry_client.set_tag(run_id, "gate_verdict", "passed" if verdict.passed else "rejected")
+    registry_client.set_tag(run_id, "gate_summary", verdict.summary()[:5000])
+    registry_client.set_tag(run_id, "gate_dry_run", str(settings.gate.dry_run).lower())
+    for name, value in verdict.champion_metrics.items():
+        registry_client.log_metric(run_id, f"champion_{name}", value)
+    registry_client.log_dict(
+        run_id,
+        {
+            "passed": verdict.passed,
+            "rules": [{"rule": r.rule, "passed": r.passed, "detail": r.detail} for r in verdict.rules],
+        },
+        "gate_verdict.json",
+    )

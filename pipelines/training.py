@@ -93,6 +93,7 @@ def evaluate(y_true: np.ndarray | pd.Series, proba: np.ndarray, threshold: float
     if len(np.unique(y)) < 2:
         raise ValueError("the holdout holds one class only; metrics like ROC AUC are undefined")
     return {
+        "calibration_error": expected_calibration_error(y, proba),
         "roc_auc": float(roc_auc_score(y, proba)),
         "pr_auc": float(average_precision_score(y, proba)),
         "f1": float(f1_score(y, proba >= threshold, zero_division=0)),
@@ -100,6 +101,19 @@ def evaluate(y_true: np.ndarray | pd.Series, proba: np.ndarray, threshold: float
         "brier": float(brier_score_loss(y, proba)),
         "default_rate": float(y.mean()),
     }
+
+
+def expected_calibration_error(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
+    """Mean gap between predicted and observed default rates over equal-width bins, weighted by size.
+
+    A lender prices on the probability itself, so a model must be calibrated, not only rank well.
+    """
+    which = np.minimum((proba * bins).astype(int), bins - 1)
+    gap = 0.0
+    for b in np.unique(which):
+        inside = which == b
+        gap += inside.mean() * abs(proba[inside].mean() - y[inside].mean())
+    return float(gap)
 
 
 @dataclass(frozen=True)
@@ -112,15 +126,27 @@ class TrainedModel:
     columns: FeatureColumns
 
 
-def train_and_evaluate(
-    frame: pd.DataFrame, schema: Schema, columns: FeatureColumns, training: TrainingSettings
+def fit_and_score(
+    split: Split,
+    schema: Schema,
+    columns: FeatureColumns,
+    family: str,
+    params: dict[str, Any],
+    training: TrainingSettings,
 ) -> TrainedModel:
-    """Fit on the earlier weeks and score the time-based holdout."""
-    split = time_split(frame, schema, training.holdout_weeks)
-    params = dict(training.params.get(training.model, {}))
-    model = build_model(columns, training.model, params, training.seed)
+    """Fit one model on the split's training weeks and score it on its holdout."""
+    model = build_model(columns, family, params, training.seed)
     model.fit(features_of(split.train, columns), split.train[schema.label])
     proba = model.predict_proba(features_of(split.holdout, columns))[:, 1]
     metrics = evaluate(split.holdout[schema.label], proba, training.decision_threshold)
     metrics.update(train_rows=float(len(split.train)), holdout_rows=float(len(split.holdout)))
-    return TrainedModel(model, training.model, params, metrics, split, columns)
+    return TrainedModel(model, family, dict(params), metrics, split, columns)
+
+
+def train_and_evaluate(
+    frame: pd.DataFrame, schema: Schema, columns: FeatureColumns, training: TrainingSettings
+) -> TrainedModel:
+    """The hand-picked model (``training.model``): fit on the earlier weeks, score the holdout."""
+    split = time_split(frame, schema, training.holdout_weeks)
+    params = dict(training.params.get(training.model, {}))
+    return fit_and_score(split, schema, columns, training.model, params, training)

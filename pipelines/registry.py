@@ -1,0 +1,98 @@
+"""The MLflow model registry, with aliases (MLflow 3), not stages.
+
+* ``champion``: the version that serves.
+* ``challenger``: a version that passed the gate and waits for the canary.
+* ``previous``: the champion before the last promotion, kept for instant rollback.
+
+A version is created only for a candidate that passed the gate, and carries its
+lineage as tags: training run, data and feature versions, feature service and views,
+git commit, a digest of the settings that produced it, and the gate's verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from core.settings import Settings
+from features.engineering import FeatureColumns
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+
+
+def client(settings: Settings) -> MlflowClient:
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def settings_digest(settings: Settings) -> str:
+    """A short digest of everything that shapes a model: data, contract, features, training."""
+    shaping = settings.model_dump(mode="json", include={"data", "schema_", "features", "training"})
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    version: str
+    run_id: str
+    model: Any
+    columns: FeatureColumns
+    tags: dict[str, str]
+
+
+def columns_of(model_uri: str) -> FeatureColumns:
+    """The columns a logged model reads, by kind, from its signature."""
+    schema = mlflow.models.get_model_info(model_uri).signature.inputs
+    kinds = {column.name: column.type.name for column in schema.inputs}
+    numeric = tuple(name for name, kind in kinds.items() if kind in {"double", "float", "long", "integer"})
+    categorical = tuple(name for name, kind in kinds.items() if kind == "string")
+    if len(numeric) + len(categorical) != len(kinds):
+        raise ValueError(f"{model_uri}: unexpected input types in its signature: {kinds}")
+    return FeatureColumns(numeric, categorical)
+
+
+def load_alias(settings: Settings, alias: str) -> RegisteredModel | None:
+    """The version behind ``alias``, loaded as a scikit-learn pipeline, or None if unset."""
+    registry = client(settings)
+    try:
+        version = registry.get_model_version_by_alias(settings.mlflow.registered_model, alias)
+    except MlflowException:
+        return None
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    uri = f"models:/{settings.mlflow.registered_model}/{version.version}"
+    return RegisteredModel(
+        version=str(version.version),
+        run_id=str(version.run_id),
+        model=mlflow.sklearn.load_model(uri),
+        columns=columns_of(uri),
+        tags=dict(version.tags),
+    )
+
+
+def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, str], alias: str) -> str:
+    """Create a registry version for a logged model, tag it, and point ``alias`` at it."""
+    registry = client(settings)
+    name = settings.mlflow.registered_model
+    try:
+        registry.get_registered_model(name)
+    except MlflowException:
+        registry.create_registered_model(name, description="Probability that a loan applicant defaults.")
+    model_id = model_uri.removeprefix("models:/")
+    version = registry.create_model_version(name, source=model_uri, run_id=run_id, tags=tags, model_id=model_id)
+    registry.set_registered_model_alias(name, alias, str(version.version))
+    return str(version.version)
+
+
+def aliases(settings: Settings) -> dict[str, str]:
+    """alias -> version, for everything currently aliased."""
+    registry = client(settings)
+    try:
+        model = registry.get_registered_model(settings.mlflow.registered_model)
+    except MlflowException:
+        return {}
+    return {alias: str(version) for alias, version in model.aliases.items()}
