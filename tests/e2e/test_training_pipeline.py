@@ -12,10 +12,13 @@ import yaml
 
 from core.environment import tool_environment
 from core.settings import load_settings
+from core.synthetic import generate_week
 from features import engineering, store
+from pipelines import registry
 from pipelines.flows import DataValidationError, training_pipeline
-from pipelines.ingest import load_raw
-from pipelines.versioning import current_version, workspace_status
+from pipelines.ingest import lender_config, load_raw
+from pipelines.reproduce import reproduce
+from pipelines.versioning import current_version, restore_version, version_raw_data, workspace_status
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +26,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 def finished_runs(tracking_uri: str) -> list[mlflow.entities.Run]:
     mlflow.set_tracking_uri(tracking_uri)
     return list(mlflow.search_runs(experiment_names=["credit-default"], output_format="list"))
+
+
+def parent_runs(tracking_uri: str) -> list[mlflow.entities.Run]:
+    return [r for r in finished_runs(tracking_uri) if "mlflow.parentRunId" not in r.data.tags]
 
 
 def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(git_workspace: Path) -> None:
@@ -36,7 +43,7 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert result.data_version == current_version(settings)
     assert workspace_status(settings) == {}
     # MLflow holds a finished run that names its data version and code version.
-    (run,) = finished_runs(settings.tracking_uri)
+    (run,) = [r for r in finished_runs(settings.tracking_uri) if "mlflow.parentRunId" not in r.data.tags]
     assert run.info.status == "FINISHED"
     assert run.data.tags["data_version"] == result.data_version
     assert len(run.data.tags["git_commit"]) == 40
@@ -55,9 +62,34 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     online = store.online_features(store.open_store(settings), settings, raw[raw.customer_id.isin(regular)].tail(5))
     assert online["applications_90d"].gt(0).all() and online["loan_amount_mean_90d"].notna().all()
 
-    # A second run with no new data is idempotent on the data side.
+    # The gate made the first model champion; its lineage tags resolve to real things.
+    assert result.candidates == settings.training.search.budget
+    assert registry.aliases(settings) == {"champion": "1"}
+    version = registry.client(settings).get_model_version(settings.mlflow.registered_model, "1")
+    assert registry.client(settings).get_run(version.tags["training_run"]).info.status == "FINISHED"
+    restored = restore_version(settings, version.tags["data_version"], git_workspace / "restored")
+    assert len(list(restored.glob("*.parquet"))) == settings.data.history_weeks
+    assert store.open_store(settings).get_feature_service(version.tags["feature_service"]) is not None
+    nested = mlflow.search_runs(
+        experiment_names=["credit-default"], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert len(nested) == settings.training.search.budget
+
+    # A second run with no new data is idempotent on the data side, and the gate
+    # refuses to pile up a version that is no better: the champion stays.
     again = training_pipeline(params=params)
     assert again.data_version == result.data_version and again.batches == []
+    assert again.registration.version is None and "beats_champion" in again.registration.verdict
+    assert registry.aliases(settings) == {"champion": "1"}
+
+    # The data grows; version 1 still reproduces from its recorded lineage.
+    extra = generate_week(lender_config(settings), settings.data.history_weeks + 1)
+    extra.to_parquet(settings.raw_dir / "week_2099-01-05.parquet", index=False)
+    version_raw_data(settings)
+    reproduction = reproduce(settings, "1")
+    assert reproduction.matches, reproduction.differences
+    (settings.raw_dir / "week_2099-01-05.parquet").unlink()
+    version_raw_data(settings)
 
     # The data-quality incident: quarantined, named, and no training run is added.
     with pytest.raises(DataValidationError) as stopped:
@@ -65,7 +97,7 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert "annual_income.not_null" in str(stopped.value)
     (folder,) = settings.quarantine_dir.iterdir()
     assert {p.suffix for p in folder.iterdir()} == {".parquet", ".json", ".html"}
-    assert len(finished_runs(settings.tracking_uri)) == 2
+    assert len(parent_runs(settings.tracking_uri)) == 2
 
 
 def test_a_broken_feature_transformation_stops_the_pipeline(
@@ -85,7 +117,7 @@ def test_a_broken_feature_transformation_stops_the_pipeline(
     assert "credit_utilization_mean_90d.range" in str(stopped.value)
     assert not store.history_table_path(settings).exists()  # nothing broken was published
     assert any(p.name.startswith("customer_history") for p in settings.quarantine_dir.iterdir())
-    assert finished_runs(settings.tracking_uri) == []
+    assert parent_runs(settings.tracking_uri) == []
 
 
 @pytest.mark.slow
