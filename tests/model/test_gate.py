@@ -41,7 +41,7 @@ class Scrambled:
         self.model, self.region = model, region
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        proba = self.model.predict_proba(features).copy()
+        proba = np.array(self.model.predict_proba(features))
         inside = (features["region"] == self.region).to_numpy()
         proba[inside, 1] = np.random.default_rng(0).permutation(proba[inside, 1])
         proba[inside, 0] = 1 - proba[inside, 1]
@@ -55,7 +55,7 @@ class LatePaymentsHelp:
         self.model = model
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        proba = self.model.predict_proba(features).copy()
+        proba = np.array(self.model.predict_proba(features))
         proba[:, 1] = proba[:, 1] * 0.5 ** features["num_late_payments_12m"].to_numpy()
         proba[:, 0] = 1 - proba[:, 1]
         return proba

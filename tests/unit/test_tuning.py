@@ -3,7 +3,7 @@ import pandas as pd
 from core.settings import load_settings
 from core.synthetic import LenderConfig, generate_week
 from features.engineering import FeatureColumns
-from pipelines.tuning import Constraints, candidates, search
+from pipelines.tuning import Constraints, ScoredCandidate, candidates, search
 
 SETTINGS = load_settings()
 
@@ -26,7 +26,7 @@ def test_search_scores_every_candidate_and_prefers_eligible_ones() -> None:
     training = SETTINGS.training.model_copy(
         update={"search": SETTINGS.training.search.model_copy(update={"budget": 4})}
     )
-    seen = []
+    seen: list[ScoredCandidate] = []
     best, scored = search(frame, SETTINGS.schema_, columns, training, on_candidate=seen.append)
     assert len(scored) == len(seen) == 4
     assert best.metrics["roc_auc"] > 0.7 and best.split.holdout_start > best.split.train["event_timestamp"].max()
