@@ -21,7 +21,7 @@ WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS))
 .PHONY: help setup pipeline reproduce test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: ## install uv if missing, then the locked environment (.venv) with compiled bytecode
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || \
@@ -30,7 +30,7 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
 
-pipeline: ## run the pipeline: ingest -> validate -> version -> train (SCENARIO=, PARAMS=)
+pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, register (SCENARIO=, PARAMS=)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
@@ -58,15 +58,15 @@ env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at
 clean: ## remove all local state and generated data (.state/, data/raw, data/features, data/quarantine)
 	rm -rf .state data/raw data/features data/landing data/quarantine data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
 
-mlflow-ui: ## open the MLflow UI on http://127.0.0.1:$(MLFLOW_PORT)
+mlflow-ui: ## open the MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=)
 	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui \
 		--backend-store-uri "$$MLFLOW_TRACKING_URI" --host 127.0.0.1 --port $(MLFLOW_PORT)
 
-prefect-ui: ## open the Prefect UI on http://127.0.0.1:$(PREFECT_PORT) (shows the pipeline's flow runs)
+prefect-ui: ## open the Prefect UI on http://127.0.0.1:4200 (PREFECT_PORT=): the flow runs
 	$(WITH_ENV) PREFECT_SERVER_UI_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
 		.venv/bin/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
-data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:$(DOCS_PORT)
+data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:8008 (DOCS_PORT=)
 	$(WITH_ENV) $(PY) -m http.server --bind 127.0.0.1 --directory "$$MLOPS_STATE_DIR/reports/data_docs" $(DOCS_PORT)
 
 feast-ls: ## list the feature store's entities, feature views and feature services (feast CLI)
