@@ -173,7 +173,7 @@ class GateSettings(_Strict):
     slices: dict[str, SliceSpec] = Field(default_factory=dict)
     slice_tolerance: float = Field(0.03, ge=0.0)
     slice_min_rows: int = Field(100, ge=10)
-    latency_budget_ms: float = Field(25.0, gt=0.0)
+    latency_budget_ms: float = Field(50.0, gt=0.0)
     size_budget_mb: float = Field(10.0, gt=0.0)
     behaviour: BehaviourSettings = BehaviourSettings()
 

@@ -13,7 +13,8 @@ from features.engineering import FeatureColumns
 from pipelines.gate import ModelUnderTest, judge
 from pipelines.training import build_model, features_of, time_split
 
-SETTINGS = load_settings()
+# Latency is measured, so it is noisy: every test but the latency one gives it room.
+SETTINGS = load_settings(overrides={"gate.latency_budget_ms": 10_000})
 FULL = FeatureColumns.from_schema(SETTINGS.schema_)
 FEW = FeatureColumns(("loan_amount", "age"), ())
 
