@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class PipelineResult:
     model_uri: str
     metrics: dict[str, float]
     candidates: int
+    search_seconds: float
     family: str
     registration: Registration
     data_docs: str | None
@@ -151,6 +153,7 @@ class TrainingOutcome:
     family: str
     metrics: dict[str, float]
     candidates: int
+    search_seconds: float
 
 
 @dataclass
@@ -178,7 +181,9 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
     constraints = tuning.Constraints(
         {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
     )
+    started = time.perf_counter()
     best, scored = tuning.search(frame, settings.schema_, columns, settings.training, constraints, on_candidate=report)
+    search_seconds = time.perf_counter() - started
     lineage = {
         "features_version": versions.features,
         "feature_service": state.service,
@@ -198,7 +203,8 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
         logged.run_id,
     )
     _holdout_cache[logged.run_id] = (best, frame)
-    return TrainingOutcome(logged.run_id, logged.model_uri, best.family, best.metrics, len(scored))
+    tracking.log_metric(settings, logged.run_id, "search_seconds", search_seconds)
+    return TrainingOutcome(logged.run_id, logged.model_uri, best.family, best.metrics, len(scored), search_seconds)
 
 
 # The gate judges the model object just trained, on its holdout rows; passing them
@@ -264,6 +270,7 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
         model_uri=trained.model_uri,
         metrics=trained.metrics,
         candidates=trained.candidates,
+        search_seconds=trained.search_seconds,
         family=trained.family,
         registration=registration,
         data_docs=str(docs) if docs.exists() else None,

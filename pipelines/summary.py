@@ -33,7 +33,11 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
     steps.add_row("validate", f"{len(accepted)} passed" if accepted else "nothing new to validate")
     steps.add_row("features", f"history table checked; Feast service {result.feature_service} materialized")
     steps.add_row("version", f"DVC: data/raw {result.data_version}\n     data/features {result.features_version}")
-    steps.add_row("train", f"best of {result.candidates} candidates: {result.family}\nMLflow run {result.run_id}")
+    steps.add_row(
+        "train",
+        f"best of {result.candidates} candidates ({result.search_seconds:.1f} s): {result.family}"
+        f"\nMLflow run {result.run_id}",
+    )
     reg = result.registration
     if reg.version:
         steps.add_row("gate", f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'")

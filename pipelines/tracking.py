@@ -163,6 +163,11 @@ def trusted_types(model: object) -> list[str]:
     return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
+def log_metric(settings: Settings, run_id: str, name: str, value: float) -> None:
+    """Add one metric to a finished run."""
+    MlflowClient(tracking_uri=settings.tracking_uri).log_metric(run_id, name, value)
+
+
 def log_verdict(settings: Settings, run_id: str, verdict: GateVerdict) -> None:
     """Record the gate's verdict on the training run: a tag per outcome and the full rule list."""
     registry_client = MlflowClient(tracking_uri=settings.tracking_uri)
