@@ -1,0 +1,110 @@
+"""The canary's configuration, its live state, and sticky routing: plain functions.
+
+``serving/canary.yaml`` holds the knobs (steps, analysis, thresholds). The live state
+(which challenger, at what weight) is a small JSON file in the state folder: the
+controller writes it atomically, and the service re-reads it when it changes, so a
+weight change, a promotion or a rollback takes effect without a restart and without
+dropping a request.
+
+Routing is sticky: an applicant's bucket is a hash of the challenger's version and the
+customer id, so one applicant meets one model while a weight holds, and, because the
+weight only grows, stays with the challenger once routed there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CANARY_FILE = Path(__file__).resolve().parent / "canary.yaml"
+Variant = Literal["champion", "challenger"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Analysis(_Strict):
+    interval_seconds: float = Field(10, gt=0)
+    min_requests: int = Field(40, ge=1)
+    threshold: int = Field(2, ge=1)
+    progress_deadline_seconds: float = Field(900, gt=0)
+
+
+class CanaryMetrics(_Strict):
+    min_success_rate: float = Field(0.99, ge=0, le=1)
+    max_p99_latency_ms: float = Field(250, gt=0)
+    max_p99_latency_ratio: float = Field(2.0, gt=0)
+    max_quality_degradation: float = Field(0.03, ge=0)
+    min_labelled: int = Field(200, ge=1)
+
+
+class CanaryConfig(_Strict):
+    steps: tuple[int, ...] = (5, 25, 50, 100)
+    analysis: Analysis = Analysis()
+    metrics: CanaryMetrics = CanaryMetrics()
+    shadow: bool = False
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if not steps or list(steps) != sorted(set(steps)) or steps[0] <= 0 or steps[-1] != 100:
+            raise ValueError(f"steps must rise strictly from above 0 to 100, got {list(steps)}")
+        return steps
+
+
+def load_canary_config(path: Path = CANARY_FILE) -> CanaryConfig:
+    try:
+        return CanaryConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"invalid canary configuration in {path}: {problems}") from None
+
+
+@dataclass(frozen=True)
+class CanaryState:
+    """What the service routes by; written only by the controller (or by hand, see README)."""
+
+    challenger_version: str | None = None
+    weight: int = 0  # percent of applicants routed to the challenger
+    shadow: bool = False
+    note: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.challenger_version is not None and (self.weight > 0 or self.shadow)
+
+
+def read_state(path: Path) -> CanaryState:
+    if not path.exists():
+        return CanaryState()
+    return CanaryState(**json.loads(path.read_text()))
+
+
+def write_state(path: Path, state: CanaryState) -> None:
+    """Replace the state file atomically: a reader sees the old state or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(asdict(state), handle)
+    os.replace(handle.name, path)
+
+
+def bucket(customer_id: str, salt: str) -> float:
+    """A stable position in [0, 100) for this applicant under this challenger."""
+    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000 / 100
+
+
+def route(customer_id: str, state: CanaryState) -> Variant:
+    """Which variant answers this applicant (in shadow mode the champion always answers)."""
+    if state.challenger_version is None or state.shadow or state.weight <= 0:
+        return "champion"
+    return "challenger" if bucket(customer_id, state.challenger_version) < state.weight else "champion"
