@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,7 +93,7 @@ def write_state(path: Path, state: CanaryState) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
         json.dump(asdict(state), handle)
-    os.replace(handle.name, path)
+    Path(handle.name).replace(path)
 
 
 def bucket(customer_id: str, salt: str) -> float:
