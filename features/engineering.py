@@ -41,12 +41,34 @@ class FeatureColumns:
         return [*self.numeric, *self.categorical]
 
     @classmethod
+    def from_signature(cls, model_uri: str) -> FeatureColumns:
+        """The columns a logged MLflow model reads, by kind, from its signature."""
+        import mlflow
+
+        inputs = mlflow.models.get_model_info(model_uri).signature.inputs.inputs
+        kinds = {column.name: column.type.name for column in inputs}
+        numeric = tuple(name for name, kind in kinds.items() if kind in {"double", "float", "long", "integer"})
+        categorical = tuple(name for name, kind in kinds.items() if kind == "string")
+        if len(numeric) + len(categorical) != len(kinds):
+            raise ValueError(f"{model_uri}: unexpected input types in its signature: {kinds}")
+        return cls(numeric, categorical)
+
+    @classmethod
     def from_schema(cls, schema: Schema, extra_numeric: Sequence[str] = ()) -> FeatureColumns:
         """The described request fields (no keys, label or sensitive columns), plus engineered numbers."""
         features = set(schema.feature_columns)
         numeric = [c for c in schema.numeric if c in features]
         categorical = [c for c in schema.categorical if c in features]
         return cls((*numeric, *extra_numeric), tuple(categorical))
+
+
+def features_of(frame: pd.DataFrame, columns: FeatureColumns) -> pd.DataFrame:
+    """The model's input columns, in a stable order, numbers as floats.
+
+    Floats throughout mean a missing value in a count column at serving time (which
+    arrives as NaN) still meets the model's signature.
+    """
+    return frame[columns.all].astype(dict.fromkeys(columns.numeric, "float64"))
 
 
 # When a history row becomes known, after the application it includes.

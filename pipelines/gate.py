@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from core.settings import LOWER_IS_BETTER, GateSettings, Settings, SliceSpec
-from features.engineering import FeatureColumns
-from pipelines.training import evaluate, features_of
+from features.engineering import FeatureColumns, features_of
+from pipelines.training import evaluate
 
 
 @dataclass(frozen=True)

@@ -45,17 +45,6 @@ class RegisteredModel:
     tags: dict[str, str]
 
 
-def columns_of(model_uri: str) -> FeatureColumns:
-    """The columns a logged model reads, by kind, from its signature."""
-    schema = mlflow.models.get_model_info(model_uri).signature.inputs
-    kinds = {column.name: column.type.name for column in schema.inputs}
-    numeric = tuple(name for name, kind in kinds.items() if kind in {"double", "float", "long", "integer"})
-    categorical = tuple(name for name, kind in kinds.items() if kind == "string")
-    if len(numeric) + len(categorical) != len(kinds):
-        raise ValueError(f"{model_uri}: unexpected input types in its signature: {kinds}")
-    return FeatureColumns(numeric, categorical)
-
-
 def load_alias(settings: Settings, alias: str) -> RegisteredModel | None:
     """The version behind ``alias``, loaded as a scikit-learn pipeline, or None if unset."""
     registry = client(settings)
@@ -69,7 +58,7 @@ def load_alias(settings: Settings, alias: str) -> RegisteredModel | None:
         version=str(version.version),
         run_id=str(version.run_id),
         model=mlflow.sklearn.load_model(uri),
-        columns=columns_of(uri),
+        columns=FeatureColumns.from_signature(uri),
         tags=dict(version.tags),
     )
 

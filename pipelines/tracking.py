@@ -16,9 +16,10 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from core.settings import PROJECT_ROOT, Settings
+from features.engineering import features_of
 from pipelines.gate import GateVerdict
 from pipelines.registry import settings_digest
-from pipelines.training import TrainedModel, features_of
+from pipelines.training import TrainedModel
 from pipelines.tuning import ScoredCandidate
 
 # What a served copy of the model needs, pinned to what trained it. Passing these

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from core.settings import Schema, TrainingSettings
-from features.engineering import FeatureColumns
+from features.engineering import FeatureColumns, features_of
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,6 @@ def build_model(columns: FeatureColumns, family: str, params: dict[str, Any], se
     else:
         raise ValueError(f"unknown model family {family!r}")
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
-
-
-def features_of(frame: pd.DataFrame, columns: FeatureColumns) -> pd.DataFrame:
-    """The model's input columns, in a stable order, numbers as floats.
-
-    Floats throughout mean a missing value in a count column at serving time (which
-    arrives as NaN) still meets the model's signature.
-    """
-    return frame[columns.all].astype(dict.fromkeys(columns.numeric, "float64"))
 
 
 def evaluate(y_true: np.ndarray | pd.Series, proba: np.ndarray, threshold: float) -> dict[str, float]:

@@ -20,8 +20,8 @@ import pandas as pd
 from sklearn.model_selection import ParameterGrid
 
 from core.settings import LOWER_IS_BETTER, Schema, TrainingSettings
-from features.engineering import FeatureColumns
-from pipelines.training import Split, TrainedModel, build_model, evaluate, features_of, fit_and_score, time_split
+from features.engineering import FeatureColumns, features_of
+from pipelines.training import Split, TrainedModel, build_model, evaluate, fit_and_score, time_split
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 from core.synthetic import SHIFTED_COLUMNS, LenderConfig, generate_week
-from features.engineering import FeatureColumns
-from pipelines.training import build_model, features_of
+from features.engineering import FeatureColumns, features_of
+from pipelines.training import build_model
 from core.settings import load_settings
 
 CONFIG = LenderConfig(applications_per_week=1500, customers=3000)

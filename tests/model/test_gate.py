@@ -9,9 +9,9 @@ from sklearn.pipeline import Pipeline
 
 from core.settings import Settings, load_settings
 from core.synthetic import LenderConfig, generate_week
-from features.engineering import FeatureColumns
+from features.engineering import FeatureColumns, features_of
 from pipelines.gate import ModelUnderTest, judge
-from pipelines.training import build_model, features_of, time_split
+from pipelines.training import build_model, time_split
 
 # Latency is measured, so it is noisy: every test but the latency one gives it room.
 SETTINGS = load_settings(overrides={"gate.latency_budget_ms": 10_000})

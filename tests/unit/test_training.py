@@ -4,8 +4,8 @@ import pytest
 
 from core.settings import Settings, load_settings
 from core.synthetic import LenderConfig, generate_week
-from features.engineering import FeatureColumns
-from pipelines.training import evaluate, features_of, time_split, train_and_evaluate
+from features.engineering import FeatureColumns, features_of
+from pipelines.training import evaluate, time_split, train_and_evaluate
 
 CONFIG = LenderConfig(applications_per_week=500, customers=1500)
 

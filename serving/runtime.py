@@ -1,0 +1,152 @@
+"""Everything the service does per request, as a plain class: testable without HTTP.
+
+Holds the models behind the registry aliases ``champion`` and ``challenger``, the
+online feature reader, the canary state and the prediction log. ``answer`` routes an
+application, looks its customer up in the feature store, scores it, logs it, and says
+which model answered. If the challenger raises, the champion answers instead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.settings import Settings
+from features.engineering import FeatureColumns, features_of
+from features.store import OnlineFeatures
+from serving.canary import CanaryState, Variant, read_state, route
+from serving.prediction_log import PredictionLog, clean_features
+from serving.schema import CreditDecision, LoanApplication
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    model: Any
+    columns: FeatureColumns
+
+    def risk(self, frame: pd.DataFrame) -> float:
+        return float(np.asarray(self.model.predict_proba(features_of(frame, self.columns)))[0, 1])
+
+
+def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
+    """The registry version behind ``alias``, or None when the alias is not set."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    try:
+        version = client.get_model_version_by_alias(settings.mlflow.registered_model, alias)
+    except MlflowException:
+        return None
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    uri = f"models:/{settings.mlflow.registered_model}/{version.version}"
+    return LoadedModel(str(version.version), mlflow.sklearn.load_model(uri), FeatureColumns.from_signature(uri))
+
+
+def state_path(settings: Settings) -> Any:
+    return settings.state / "serving" / "canary_state.json"
+
+
+class ServingRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.features = OnlineFeatures(settings)
+        self.log = PredictionLog(settings.data_dir / "predictions")
+        self._lock = threading.Lock()
+        self._state_file = state_path(settings)
+        self._state_seen: float | None = None
+        self.state = CanaryState()
+        self.champion = load_alias(settings, CHAMPION)
+        self.challenger: LoadedModel | None = None
+        self.refresh()
+
+    @property
+    def ready(self) -> bool:
+        return self.champion is not None
+
+    def refresh(self) -> None:
+        """Re-read the canary state if it changed; load or drop the challenger to match.
+
+        Called per request: a stat() when nothing changed. A promotion moves the
+        champion alias and the state together, so both models are reloaded then.
+        """
+        try:
+            seen = self._state_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            seen = None
+        if seen == self._state_seen:
+            return
+        with self._lock:
+            if seen == self._state_seen:
+                return
+            state = read_state(self._state_file)
+            champion = load_alias(self.settings, CHAMPION)
+            challenger = None
+            if state.challenger_version is not None:
+                challenger = load_alias(self.settings, CHALLENGER)
+                if challenger is None or challenger.version != state.challenger_version:
+                    state = CanaryState(note=f"challenger v{state.challenger_version} is not behind the alias")
+                    challenger = None
+            self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
+
+    def answer(self, application: LoanApplication) -> tuple[CreditDecision, float]:
+        """Score one application; return the decision and the time it took in ms."""
+        started = time.perf_counter()
+        self.refresh()
+        if self.champion is None:
+            raise RuntimeError("no champion is loaded")
+        request = application.model_dump(exclude={"request_id"})
+        frame = self.features(pd.DataFrame([request]))
+        variant: Variant = route(application.customer_id, self.state) if self.challenger else "champion"
+        model = self.challenger if variant == "challenger" and self.challenger else self.champion
+        fallback = None
+        try:
+            probability = model.risk(frame)
+        except Exception as error:  # the challenger failed: the champion answers instead
+            if model is self.champion:
+                raise
+            fallback = f"{type(error).__name__}: {error}"
+            variant, model = "champion", self.champion
+            probability = model.risk(frame)
+        shadow = None
+        if self.state.shadow and self.challenger is not None:
+            try:
+                shadow = self.challenger.risk(frame)
+            except Exception:  # a broken shadow never affects the answer
+                shadow = None
+        threshold = self.settings.training.decision_threshold
+        decision = CreditDecision(
+            request_id=application.request_id or uuid.uuid4().hex,
+            customer_id=application.customer_id,
+            probability_of_default=round(probability, 6),
+            decision="decline" if probability >= threshold else "approve",
+            threshold=threshold,
+            model_version=model.version,
+            variant=variant,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        self.log.append(
+            {
+                "request_id": decision.request_id,
+                "customer_id": decision.customer_id,
+                "variant": variant,
+                "model_version": model.version,
+                "probability": decision.probability_of_default,
+                "decision": decision.decision,
+                "latency_ms": round(elapsed, 3),
+                "challenger_failed": fallback,
+                "shadow_probability": shadow,
+                "shadow_version": self.challenger.version if shadow is not None and self.challenger else None,
+                "features": clean_features({str(k): v for k, v in frame.iloc[0].items()}),
+            }
+        )
+        return decision, elapsed
