@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,14 @@ def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
     return LoadedModel(str(version.version), mlflow.sklearn.load_model(uri), FeatureColumns.from_signature(uri))
 
 
-def state_path(settings: Settings) -> Any:
+@dataclass(frozen=True)
+class Answer:
+    decision: CreditDecision
+    elapsed_ms: float
+    challenger_error: str | None  # the challenger raised and the champion answered
+
+
+def state_path(settings: Settings) -> Path:
     return settings.state / "serving" / "canary_state.json"
 
 
@@ -98,8 +106,8 @@ class ServingRuntime:
                     challenger = None
             self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
 
-    def answer(self, application: LoanApplication) -> tuple[CreditDecision, float]:
-        """Score one application; return the decision and the time it took in ms."""
+    def answer(self, application: LoanApplication) -> Answer:
+        """Score one application: route, look up features, score, log."""
         started = time.perf_counter()
         self.refresh()
         if self.champion is None:
@@ -149,4 +157,4 @@ class ServingRuntime:
                 "features": clean_features({str(k): v for k, v in frame.iloc[0].items()}),
             }
         )
-        return decision, elapsed
+        return Answer(decision, elapsed, fallback)

@@ -1,0 +1,62 @@
+"""The BentoML service (1.4, ``@bentoml.service``): a thin HTTP adapter over ``ServingRuntime``.
+
+Endpoints:
+* ``POST /predict``: a ``LoanApplication`` in, a ``CreditDecision`` out; headers
+  ``X-Model-Version`` and ``X-Model-Variant`` say who answered.
+* ``GET /healthz`` (BentoML's own): the process is up. ``GET /readyz``: a champion is
+  loaded (BentoML's readiness probe asks ``__is_ready__``).
+* ``GET /metrics``: Prometheus, with requests, errors and latency per variant.
+
+Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS`` and
+``MLOPS_STATE_DIR`` in the environment, as ``make serve`` sets them).
+"""
+
+from __future__ import annotations
+
+import bentoml
+
+from core.settings import load_settings
+from serving.runtime import ServingRuntime
+from serving.schema import CreditDecision, LoanApplication
+
+REQUESTS = bentoml.metrics.Counter(
+    name="credit_requests", documentation="Answered prediction requests", labelnames=["variant", "model_version"]
+)
+ERRORS = bentoml.metrics.Counter(
+    name="credit_errors",
+    documentation="Failed predictions, and challenger failures answered by the champion",
+    labelnames=["variant", "kind"],
+)
+LATENCY = bentoml.metrics.Histogram(
+    name="credit_latency_seconds",
+    documentation="Time to answer, features and model included",
+    labelnames=["variant"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+
+@bentoml.service(name="credit_default", workers=1, traffic={"timeout": 30})
+class CreditService:
+    def __init__(self) -> None:
+        self.runtime = ServingRuntime(load_settings())
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.ready
+
+    @bentoml.api(route="/predict")
+    def predict(self, application: LoanApplication, /, ctx: bentoml.Context) -> CreditDecision:
+        if not self.runtime.ready:
+            raise bentoml.exceptions.ServiceUnavailable("no champion model is loaded yet")
+        try:
+            answer = self.runtime.answer(application)
+        except Exception:
+            ERRORS.labels(variant="champion", kind="error").inc()
+            raise
+        if answer.challenger_error:
+            ERRORS.labels(variant="challenger", kind="challenger_fallback").inc()
+        decision = answer.decision
+        ctx.response.headers["X-Model-Version"] = decision.model_version
+        ctx.response.headers["X-Model-Variant"] = decision.variant
+        REQUESTS.labels(variant=decision.variant, model_version=decision.model_version).inc()
+        LATENCY.labels(variant=decision.variant).observe(answer.elapsed_ms / 1000)
+        return decision

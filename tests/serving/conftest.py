@@ -1,0 +1,118 @@
+"""A real BentoML server on a free loopback port, over a workspace with a registered champion."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from core.environment import tool_environment
+from core.settings import Settings, load_settings
+from core.synthetic import generate_week
+from features import engineering, store
+from pipelines import registry, tracking
+from pipelines.ingest import lender_config
+from pipelines.training import fit_and_score, time_split
+from tests.conftest import write_params
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
+    """Raw data, features in Feast (offline and online), nothing trained yet."""
+    write_params(folder, data={"history_weeks": 5, "applications_per_week": 400, "customers": 300})
+    settings = load_settings(folder / "params.yaml")
+    raw = pd.concat([generate_week(lender_config(settings), w) for w in range(1, 6)], ignore_index=True)
+    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    store.history_table_path(settings).parent.mkdir(parents=True)
+    table.to_parquet(store.history_table_path(settings), index=False)
+    feature_store = store.apply_definitions(settings)
+    store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
+    return settings, store.training_frame(feature_store, settings, raw)
+
+
+def register_model(
+    settings: Settings, frame: pd.DataFrame, alias: str, columns: engineering.FeatureColumns | None = None
+) -> str:
+    """Train a model on ``frame`` and register it behind ``alias``."""
+    columns = columns or store.model_feature_columns(settings)
+    split = time_split(frame, settings.schema_, settings.training.holdout_weeks)
+    model = fit_and_score(
+        split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training
+    )
+    logged = tracking.log_training_run(settings, model, data_version="0" * 32 + ".dir", training_frame=frame)
+    return registry.register(settings, logged.model_uri, logged.run_id, {"purpose": "serving tests"}, alias)
+
+
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = settings.state / "bentoml-test.log"
+        env = {**os.environ, **tool_environment(settings)}
+        self.process = subprocess.Popen(
+            [
+                str(PROJECT / ".venv" / "bin" / "bentoml"),
+                "serve",
+                "serving.service:CreditService",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until(self, path: str, status: int, seconds: float = 90) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == status:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{path} never answered {status}: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, pd.DataFrame]]:
+    """A server over a champion; tests add challengers and canary states as they need."""
+    settings, frame = prepare_workspace(tmp_path_factory.mktemp("serving"))
+    register_model(settings, frame, registry.CHAMPION)
+    server = Server(settings)
+    try:
+        server.wait_until("/readyz", 200)
+        yield server, frame
+    finally:
+        server.stop()

@@ -1,0 +1,133 @@
+"""The service over real HTTP: answers, bad input, canary routing, challenger failures."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from features.engineering import FeatureColumns
+from pipelines import registry
+from serving.canary import CanaryState, write_state
+from serving.runtime import state_path
+from serving.schema import LoanApplication
+from tests.serving.conftest import Server, register_model
+from tests.unit.test_serving_schema import GOOD
+
+
+def post(server: Server, body: Any, raw: str | None = None) -> httpx.Response:
+    content = raw if raw is not None else json.dumps(body)
+    return httpx.post(
+        server.url + "/predict", content=content, headers={"content-type": "application/json"}, timeout=30
+    )
+
+
+def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    """Real applications from the data, one per customer, as requests."""
+    fields = list(GOOD)
+    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
+    rows = frame.dropna(subset=required).drop_duplicates("customer_id").head(n)[fields]
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in rows.to_dict("records")
+    ]
+
+
+def set_canary(server: Server, state: CanaryState) -> None:
+    write_state(state_path(server.settings), state)
+    time.sleep(0.05)  # a distinct modification time for the service to notice
+
+
+def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    answer = post(server, {**GOOD, "request_id": "req-1"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["request_id"] == "req-1" and body["variant"] == "champion" and body["model_version"] == "1"
+    assert answer.headers["x-model-version"] == "1" and answer.headers["x-model-variant"] == "champion"
+    assert 0 < body["probability_of_default"] < 1 and body["decision"] in {"approve", "decline"}
+    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert 'credit_requests_total{model_version="1",variant="champion"}' in httpx.get(server.url + "/metrics").text
+
+
+def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    post(server, {**GOOD, "request_id": "logged-once"})
+    from serving.prediction_log import read
+
+    (entry,) = [e for e in read(server.settings.data_dir / "predictions") if e["request_id"] == "logged-once"]
+    assert entry["model_version"] == "1" and entry["variant"] == "champion"
+    assert entry["features"]["loan_amount"] == GOOD["loan_amount"] and "applications_90d" in entry["features"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "named"),
+    [
+        ("{not json", 400, "json_invalid"),
+        (json.dumps({k: v for k, v in GOOD.items() if k != "age"}), 400, "age"),
+        (json.dumps({**GOOD, "favourite_colour": "blue"}), 400, "favourite_colour"),
+        (json.dumps({**GOOD, "loan_amount": "lots"}), 400, "loan_amount"),
+        (json.dumps(GOOD).replace('"age": 37.0', '"age": NaN'), 400, "finite"),
+        (json.dumps(GOOD).replace('"age": 37.0', '"age": Infinity'), 400, "finite"),
+        (json.dumps({**GOOD, "credit_utilization": 7}), 400, "credit_utilization"),
+        (json.dumps({**GOOD, "region": "atlantis"}), 400, "region"),
+        (json.dumps({**GOOD, "customer_id": "x" * 2_000_000}), 400, "customer_id"),
+    ],
+    ids=["malformed", "missing", "extra", "wrong-type", "nan", "infinity", "out-of-range", "category", "oversized"],
+)
+def test_bad_input_gets_a_4xx_naming_the_problem(
+    served: tuple[Server, pd.DataFrame], raw: str, status: int, named: str
+) -> None:
+    server, _ = served
+    answer = post(server, None, raw=raw)
+    assert answer.status_code == status
+    assert named in answer.text
+    assert post(server, GOOD).status_code == 200  # and the service stays up
+
+
+def test_an_unknown_customer_is_a_first_time_applicant(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    answer = post(server, {**GOOD, "customer_id": "NEVER-SEEN-BEFORE"})
+    assert answer.status_code == 200  # the documented default: no history, scored as such
+
+
+def test_routing_follows_the_weight_and_is_sticky(served: tuple[Server, pd.DataFrame]) -> None:
+    server, frame = served
+    version = register_model(server.settings, frame, registry.CHALLENGER)
+    requests = applicants(frame, 250)
+    try:
+        set_canary(server, CanaryState(challenger_version=version, weight=40))
+        replies = [post(server, r) for r in requests]
+        assert all(r.status_code == 200 for r in replies), [r.text for r in replies if r.status_code != 200][:3]
+        first = [r.json()["variant"] for r in replies]
+        share = first.count("challenger") / len(first)
+        assert 0.28 < share < 0.52  # 40% of 250, within about three standard errors
+        again = [post(server, r).json()["variant"] for r in requests]
+        assert again == first  # one applicant, one model, while the weight holds
+    finally:
+        set_canary(server, CanaryState())
+    assert {post(server, r).json()["variant"] for r in requests[:20]} == {"champion"}
+
+
+def test_a_failing_challenger_is_answered_for_by_the_champion(served: tuple[Server, pd.DataFrame]) -> None:
+    server, frame = served
+    # A challenger that needs a column no request has: it raises on every call.
+    columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
+    broken = register_model(server.settings, frame.assign(column_that_never_arrives=1.0), registry.CHALLENGER, columns)
+    requests = applicants(frame, 40)
+    try:
+        set_canary(server, CanaryState(challenger_version=broken, weight=100))
+        answers = [post(server, r) for r in requests]
+    finally:
+        set_canary(server, CanaryState())
+    assert all(a.status_code == 200 for a in answers)
+    assert {a.json()["variant"] for a in answers} == {"champion"}
+    assert (
+        'credit_errors_total{kind="challenger_fallback",variant="challenger"}'
+        in httpx.get(server.url + "/metrics").text
+    )
