@@ -43,7 +43,7 @@ class CreditService:
     def __is_ready__(self) -> bool:
         return self.runtime.ready
 
-    @bentoml.api(route="/predict")
+    @bentoml.api(route="/predict")  # type: ignore[untyped-decorator]
     def predict(self, application: LoanApplication, /, ctx: bentoml.Context) -> CreditDecision:
         if not self.runtime.ready:
             raise bentoml.exceptions.ServiceUnavailable("no champion model is loaded yet")
