@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce serve bento test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,13 @@ pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
 	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reproduce --version $(VERSION)
+
+SERVE_PORT ?= 3000
+serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERVE_PORT=)
+	$(WITH_ENV) .venv/bin/bentoml serve serving.service:CreditService --host 127.0.0.1 --port $(SERVE_PORT)
+
+bento: ## build a deployable bento of the service (offline)
+	$(WITH_ENV) .venv/bin/bentoml build
 
 test: ## run the test suite (fast tiers; minutes)
 	$(PY) -m pytest -m "not slow"

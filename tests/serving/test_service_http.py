@@ -33,7 +33,7 @@ def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
     rows = frame.dropna(subset=required).drop_duplicates("customer_id").head(n)[fields]
     return [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
         for r in rows.to_dict("records")
     ]
 
