@@ -1,0 +1,149 @@
+"""The canary controller: step the weight, promote, or roll back, against a running service.
+
+Each interval it scrapes the service's metrics and judges the challenger
+(``serving/analysis.py``). A passed interval moves to the next step of
+``canary.yaml``; passing at 100% promotes: the ``champion`` alias moves to the
+challenger, the old champion keeps ``previous`` for an instant rollback, and the
+canary state is cleared. ``analysis.threshold`` failed intervals, or the progress
+deadline, roll back: the weight goes to 0 first (so the champion answers everyone),
+then the version is tagged with the reason and loses its alias. The service picks up
+every change from the state file without a restart.
+
+Run it with ``python -m serving.controller`` (``make canary``) next to ``make serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from core.settings import Settings
+from serving.analysis import IntervalVerdict, judge_interval, parse_metrics
+from serving.canary import CanaryConfig, CanaryState, load_canary_config, write_state
+from serving.runtime import CHALLENGER, CHAMPION, state_path
+
+PREVIOUS = "previous"
+
+
+def _registry(settings: Settings) -> MlflowClient:
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def alias_version(settings: Settings, alias: str) -> str | None:
+    try:
+        return str(_registry(settings).get_model_version_by_alias(settings.mlflow.registered_model, alias).version)
+    except MlflowException:
+        return None
+
+
+def promote(settings: Settings, version: str) -> str | None:
+    """Make ``version`` the champion; the old one becomes ``previous``. Returns the old champion."""
+    registry, name = _registry(settings), settings.mlflow.registered_model
+    old = alias_version(settings, CHAMPION)
+    if old is not None:
+        registry.set_registered_model_alias(name, PREVIOUS, old)
+    registry.set_registered_model_alias(name, CHAMPION, version)
+    registry.delete_registered_model_alias(name, CHALLENGER)
+    registry.set_model_version_tag(name, version, "canary", "promoted")
+    write_state(state_path(settings), CanaryState(note=f"v{version} promoted to champion"))
+    return old
+
+
+def rollback(settings: Settings, version: str, reason: str) -> None:
+    """Send everyone back to the champion, then retire the challenger with the reason."""
+    write_state(state_path(settings), CanaryState(note=f"v{version} rolled back: {reason}"))
+    registry, name = _registry(settings), settings.mlflow.registered_model
+    registry.set_model_version_tag(name, version, "canary", "rejected")
+    registry.set_model_version_tag(name, version, "canary_reason", reason[:5000])
+    if alias_version(settings, CHALLENGER) == version:
+        registry.delete_registered_model_alias(name, CHALLENGER)
+
+
+@dataclass
+class CanaryRun:
+    version: str
+    outcome: str = "running"  # running | promoted | rolled_back
+    history: list[str] = field(default_factory=list)
+
+
+def run_canary(
+    settings: Settings,
+    service_url: str,
+    config: CanaryConfig | None = None,
+    report: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CanaryRun | None:
+    """Take the current challenger through every step, or roll it back. None if there is none."""
+    config = config or load_canary_config()
+    version = alias_version(settings, CHALLENGER)
+    if version is None:
+        report("no challenger in the registry: nothing to do")
+        return None
+    run = CanaryRun(version)
+
+    def note(line: str) -> None:
+        run.history.append(line)
+        report(line)
+
+    started, failures, step = time.monotonic(), 0, 0
+    write_state(state_path(settings), CanaryState(version, config.steps[0], config.shadow, "step 1"))
+    note(f"v{version}: weight {config.steps[0]}%")
+    before = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
+    while True:
+        sleep(config.analysis.interval_seconds)
+        now = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
+        verdict: IntervalVerdict = judge_interval(
+            now["champion"].minus(before["champion"]),
+            now["challenger"].minus(before["challenger"]),
+            config.metrics,
+            config.analysis.min_requests,
+        )
+        weight = config.steps[step]
+        note(f"v{version} at {weight}%: {verdict}")
+        if verdict.outcome == "pass":
+            before, failures = now, 0
+            if weight == 100:
+                old = promote(settings, version)
+                run.outcome = "promoted"
+                note(f"v{version} promoted to champion (previous: v{old})")
+                return run
+            step += 1
+            write_state(
+                state_path(settings), CanaryState(version, config.steps[step], config.shadow, f"step {step + 1}")
+            )
+            note(f"v{version}: weight {config.steps[step]}%")
+        elif verdict.outcome == "fail":
+            before, failures = now, failures + 1
+            if failures >= config.analysis.threshold:
+                rollback(settings, version, "; ".join(verdict.reasons))
+                run.outcome = "rolled_back"
+                note(f"v{version} rolled back after {failures} failed intervals")
+                return run
+        if time.monotonic() - started > config.analysis.progress_deadline_seconds:
+            rollback(settings, version, "progress deadline passed")
+            run.outcome = "rolled_back"
+            note(f"v{version} rolled back: no promotion within {config.analysis.progress_deadline_seconds} s")
+            return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.environment import apply_tool_environment
+    from core.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="make canary", description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:3000", help="the running service (make serve)")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    apply_tool_environment(settings)
+    result = run_canary(settings, args.url)
+    return 0 if result is None or result.outcome == "promoted" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The canary controller against a real server under traffic: promotion and rollback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pandas as pd
+import pytest
+
+from features.engineering import FeatureColumns
+from pipelines import registry
+from serving.canary import Analysis, CanaryConfig, read_state
+from serving.controller import run_canary
+from serving.runtime import state_path
+from tests.serving.conftest import Server, prepare_workspace, register_model
+from tests.serving.test_service_http import applicants
+
+FAST = CanaryConfig(steps=(20, 50, 100), analysis=Analysis(interval_seconds=1.0, min_requests=5, threshold=2))
+
+
+class Traffic:
+    """Clients sending applications until stopped (bounded in count and time), recording every status."""
+
+    def __init__(
+        self, server: Server, requests: list[dict[str, object]], limit: int = 20_000, seconds: float = 120
+    ) -> None:
+        self.server, self.requests, self.limit, self.seconds = server, requests, limit, seconds
+        self.statuses: list[int] = []
+        self.variants: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        with httpx.Client(base_url=self.server.url, timeout=30) as client:
+            while not self._stop.is_set() and len(self.statuses) < self.limit and time.monotonic() < deadline:
+                reply = client.post("/predict", json=self.requests[len(self.statuses) % len(self.requests)])
+                self.statuses.append(reply.status_code)
+                if reply.status_code == 200:
+                    self.variants.append(reply.json()["variant"])
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def canary_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, pd.DataFrame]]:
+    settings, frame = prepare_workspace(tmp_path_factory.mktemp("canary"))
+    register_model(settings, frame, registry.CHAMPION)
+    server = Server(settings)
+    try:
+        server.wait_until("/readyz", 200)
+        yield server, frame
+    finally:
+        server.stop()
+
+
+def test_a_sound_challenger_is_promoted_through_every_step(canary_served: tuple[Server, pd.DataFrame]) -> None:
+    server, frame = canary_served
+    settings = server.settings
+    champion = registry.aliases(settings)["champion"]
+    challenger = register_model(settings, frame, registry.CHALLENGER)
+    with Traffic(server, applicants(frame, 200)) as traffic:
+        run = run_canary(settings, server.url, FAST, report=lambda line: None)
+        time.sleep(0.5)
+    assert run is not None and run.outcome == "promoted", run.history if run else None
+    assert [line for line in run.history if "weight" in line] == [f"v{challenger}: weight {w}%" for w in FAST.steps]
+    assert registry.aliases(settings) == {"champion": challenger, "previous": champion}
+    assert read_state(state_path(settings)).challenger_version is None
+    assert set(traffic.statuses) == {200}  # no request failed while weights changed
+    assert "challenger" in traffic.variants
+
+
+def test_a_failing_challenger_is_rolled_back_while_the_champion_keeps_answering(
+    canary_served: tuple[Server, pd.DataFrame],
+) -> None:
+    server, frame = canary_served
+    settings = server.settings
+    champion = registry.aliases(settings)["champion"]
+    columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
+    broken = register_model(settings, frame.assign(column_that_never_arrives=1.0), registry.CHALLENGER, columns)
+    with Traffic(server, applicants(frame, 200)) as traffic:
+        run = run_canary(settings, server.url, FAST, report=lambda line: None)
+    assert run is not None and run.outcome == "rolled_back", run.history if run else None
+    assert "success rate" in run.history[-2]
+    assert registry.aliases(settings)["champion"] == champion and "challenger" not in registry.aliases(settings)
+    tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, broken).tags
+    assert tags["canary"] == "rejected" and "success rate" in tags["canary_reason"]
+    assert set(traffic.statuses) == {200} and set(traffic.variants) == {"champion"}
