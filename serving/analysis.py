@@ -90,14 +90,12 @@ def judge_interval(
     """Pass, fail, or wait (too few challenger requests to judge) for one interval."""
     requests = int(challenger.attempts)
     ours, theirs = challenger.p99_ms(), champion.p99_ms()
-    facts = dict(
-        challenger_requests=requests,
-        success_rate=challenger.success_rate,
-        challenger_p99_ms=ours,
-        champion_p99_ms=theirs,
-    )
+
+    def verdict(outcome: Outcome, reasons: list[str]) -> IntervalVerdict:
+        return IntervalVerdict(outcome, reasons, requests, challenger.success_rate, ours, theirs)
+
     if requests < min_requests:
-        return IntervalVerdict("wait", [f"{requests} challenger requests, need {min_requests}"], **facts)
+        return verdict("wait", [f"{requests} challenger requests, need {min_requests}"])
     failures = []
     if challenger.success_rate < metrics.min_success_rate:
         failures.append(f"success rate {challenger.success_rate:.3f} < {metrics.min_success_rate}")
