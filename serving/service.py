@@ -13,9 +13,12 @@ Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS
 
 from __future__ import annotations
 
+import logging
+
 import bentoml
 
 from core.settings import load_settings
+from serving.limits import ClientErrorFilter, MaxBodySize
 from serving.runtime import ServingRuntime
 from serving.schema import CreditDecision, LoanApplication
 
@@ -35,7 +38,13 @@ LATENCY = bentoml.metrics.Histogram(
 )
 
 
-@bentoml.service(name="credit_default", workers=1, traffic={"timeout": 30})
+@bentoml.service(
+    name="credit_default",
+    workers=1,
+    threads=4,  # the default of 1 would queue every request behind the one in flight
+    traffic={"timeout": 30},
+    logging={"access": {"enabled": True, "skip_paths": ["/livez", "/readyz", "/healthz", "/metrics"]}},
+)
 class CreditService:
     def __init__(self) -> None:
         self.runtime = ServingRuntime(load_settings())
@@ -60,3 +69,7 @@ class CreditService:
         REQUESTS.labels(variant=decision.variant, model_version=decision.model_version).inc()
         LATENCY.labels(variant=decision.variant).observe(answer.elapsed_ms / 1000)
         return decision
+
+
+CreditService.add_asgi_middleware(MaxBodySize)  # type: ignore[attr-defined]
+logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorFilter())

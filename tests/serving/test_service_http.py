@@ -76,7 +76,7 @@ def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFram
         (json.dumps(GOOD).replace('"age": 37.0', '"age": Infinity'), 400, "finite"),
         (json.dumps({**GOOD, "credit_utilization": 7}), 400, "credit_utilization"),
         (json.dumps({**GOOD, "region": "atlantis"}), 400, "region"),
-        (json.dumps({**GOOD, "customer_id": "x" * 2_000_000}), 400, "customer_id"),
+        (json.dumps({**GOOD, "customer_id": "x" * 2_000_000}), 413, "payload too large"),
     ],
     ids=["malformed", "missing", "extra", "wrong-type", "nan", "infinity", "out-of-range", "category", "oversized"],
 )
@@ -131,3 +131,20 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(served: tuple[Serv
         'credit_errors_total{kind="challenger_fallback",variant="challenger"}'
         in httpx.get(server.url + "/metrics").text
     )
+
+
+def test_in_shadow_mode_the_champion_answers_and_the_challenger_is_logged(served: tuple[Server, pd.DataFrame]) -> None:
+    server, frame = served
+    version = register_model(server.settings, frame, registry.CHALLENGER)
+    requests = [{**r, "request_id": f"shadow-{i}"} for i, r in enumerate(applicants(frame, 30))]
+    try:
+        set_canary(server, CanaryState(challenger_version=version, weight=50, shadow=True))
+        answers = [post(server, r) for r in requests]
+    finally:
+        set_canary(server, CanaryState())
+    assert {a.json()["variant"] for a in answers} == {"champion"}
+    from serving.prediction_log import read
+
+    logged = [e for e in read(server.settings.data_dir / "predictions") if str(e["request_id"]).startswith("shadow-")]
+    assert len(logged) == 30
+    assert all(e["shadow_version"] == version and 0 < e["shadow_probability"] < 1 for e in logged)
