@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary bento test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERV
 
 canary: ## take the registry's challenger through the canary steps against `make serve` (promote or roll back)
 	$(WITH_ENV) $(PY) -m serving.controller --url http://127.0.0.1:$(SERVE_PORT)
+
+canary-demo: ## live: one challenger promoted, one broken challenger rolled back (starts a service if none runs)
+	$(WITH_ENV) $(PY) -m pipelines.canary_demo --url http://127.0.0.1:$(SERVE_PORT)
 
 bento: ## build a deployable bento of the service (offline)
 	$(WITH_ENV) .venv/bin/bentoml build

@@ -85,10 +85,11 @@ def absolute_rules(metrics: dict[str, float], gate: GateSettings) -> list[RuleRe
 def beats_champion(candidate: dict[str, float], champion: dict[str, float], metric: str, margin: float) -> RuleResult:
     """The candidate must improve the primary metric by at least ``margin``."""
     gain = champion[metric] - candidate[metric] if metric in LOWER_IS_BETTER else candidate[metric] - champion[metric]
-    verdict = "better" if gain >= margin else ("equal" if abs(gain) < 1e-12 else "not better enough")
+    compared = "equal" if abs(gain) < 1e-12 else ("better" if gain > 0 else "worse")
+    enough = "enough" if gain >= margin else "not enough"
     detail = (
         f"{metric} {candidate[metric]:.4f} vs champion {champion[metric]:.4f} "
-        f"(gain {gain:+.4f}, needs {margin}): {verdict}"
+        f"(gain {gain:+.4f}, needs {margin}): {compared}, {enough}"
     )
     return RuleResult("beats_champion", gain >= margin, detail)
 

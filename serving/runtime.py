@@ -8,6 +8,7 @@ which model answered. If the challenger raises, the champion answers instead.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from serving.prediction_log import PredictionLog, clean_features
 from serving.schema import CreditDecision, LoanApplication
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,11 @@ def state_path(settings: Settings) -> Path:
 
 
 class ServingRuntime:
-    def __init__(self, settings: Settings) -> None:
+    """Answers requests; a watcher thread follows the canary state off the request path."""
+
+    WATCH_SECONDS = 0.25
+
+    def __init__(self, settings: Settings, watch: bool = True) -> None:
         self.settings = settings
         self.features = OnlineFeatures(settings)
         self.log = PredictionLog(settings.data_dir / "predictions")
@@ -76,6 +82,19 @@ class ServingRuntime:
         self.champion = load_alias(settings, CHAMPION)
         self.challenger: LoadedModel | None = None
         self.refresh()
+        self._stop = threading.Event()
+        if watch:
+            threading.Thread(target=self._watch, name="canary-state-watcher", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.WATCH_SECONDS):
+            try:
+                self.refresh()
+            except Exception:  # a bad state file or a registry hiccup must not kill the watcher
+                logger.exception("could not apply the canary state; still serving the previous one")
+
+    def close(self) -> None:
+        self._stop.set()
 
     @property
     def ready(self) -> bool:
@@ -84,8 +103,10 @@ class ServingRuntime:
     def refresh(self) -> None:
         """Re-read the canary state if it changed; load or drop the challenger to match.
 
-        Called per request: a stat() when nothing changed. A promotion moves the
-        champion alias and the state together, so both models are reloaded then.
+        Called by the watcher thread, never on the request path: models load from the
+        registry first, then one assignment swaps them in, so a request sees the old
+        pair or the new, never a half. A promotion moves the champion alias and the
+        state together, so both models are reloaded then.
         """
         try:
             seen = self._state_file.stat().st_mtime_ns
@@ -109,26 +130,26 @@ class ServingRuntime:
     def answer(self, application: LoanApplication) -> Answer:
         """Score one application: route, look up features, score, log."""
         started = time.perf_counter()
-        self.refresh()
-        if self.champion is None:
+        champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
+        if champion is None:
             raise RuntimeError("no champion is loaded")
         request = application.model_dump(exclude={"request_id"})
         frame = self.features(pd.DataFrame([request]))
-        variant: Variant = route(application.customer_id, self.state) if self.challenger else "champion"
-        model = self.challenger if variant == "challenger" and self.challenger else self.champion
+        variant: Variant = route(application.customer_id, state) if challenger else "champion"
+        model = challenger if variant == "challenger" and challenger else champion
         fallback = None
         try:
             probability = model.risk(frame)
         except Exception as error:  # the challenger failed: the champion answers instead
-            if model is self.champion:
+            if model is champion:
                 raise
             fallback = f"{type(error).__name__}: {error}"
-            variant, model = "champion", self.champion
+            variant, model = "champion", champion
             probability = model.risk(frame)
         shadow = None
-        if self.state.shadow and self.challenger is not None:
+        if state.shadow and challenger is not None:
             try:
-                shadow = self.challenger.risk(frame)
+                shadow = challenger.risk(frame)
             except Exception:  # a broken shadow never affects the answer
                 shadow = None
         threshold = self.settings.training.decision_threshold
@@ -153,8 +174,18 @@ class ServingRuntime:
                 "latency_ms": round(elapsed, 3),
                 "challenger_failed": fallback,
                 "shadow_probability": shadow,
-                "shadow_version": self.challenger.version if shadow is not None and self.challenger else None,
+                "shadow_version": challenger.version if shadow is not None and challenger else None,
                 "features": clean_features({str(k): v for k, v in frame.iloc[0].items()}),
             }
         )
         return Answer(decision, elapsed, fallback)
+
+    def describe(self) -> dict[str, object]:
+        """What the service routes by right now."""
+        return {
+            "champion_version": self.champion.version if self.champion else None,
+            "challenger_version": self.challenger.version if self.challenger else None,
+            "weight": self.state.weight,
+            "shadow": self.state.shadow,
+            "note": self.state.note,
+        }

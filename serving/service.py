@@ -5,6 +5,7 @@ Endpoints:
   ``X-Model-Version`` and ``X-Model-Variant`` say who answered.
 * ``GET /healthz`` (BentoML's own): the process is up. ``GET /readyz``: a champion is
   loaded (BentoML's readiness probe asks ``__is_ready__``).
+* ``POST /canary``: what the service routes by right now (versions, weight, shadow).
 * ``GET /metrics``: Prometheus, with requests, errors and latency per variant.
 
 Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS`` and
@@ -51,6 +52,11 @@ class CreditService:
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
+
+    @bentoml.api(route="/canary")  # type: ignore[untyped-decorator]
+    def canary(self) -> dict[str, object]:
+        """What the service routes by now: champion, challenger, weight, shadow."""
+        return self.runtime.describe()
 
     @bentoml.api(route="/predict")  # type: ignore[untyped-decorator]
     def predict(self, application: LoanApplication, /, ctx: bentoml.Context) -> CreditDecision:

@@ -35,7 +35,10 @@ def free_port() -> int:
 def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     """Raw data, features in Feast (offline and online), nothing trained yet."""
     write_params(folder, data={"history_weeks": 5, "applications_per_week": 400, "customers": 300})
-    settings = load_settings(folder / "params.yaml")
+    # environ={}: MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI, so an earlier
+    # module's store would otherwise override this workspace's (module fixtures run
+    # before the per-test environment clean-up).
+    settings = load_settings(folder / "params.yaml", environ={})
     raw = pd.concat([generate_week(lender_config(settings), w) for w in range(1, 6)], ignore_index=True)
     table = engineering.customer_history(raw, settings.schema_, settings.features)
     store.history_table_path(settings).parent.mkdir(parents=True)

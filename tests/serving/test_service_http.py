@@ -38,9 +38,20 @@ def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     ]
 
 
-def set_canary(server: Server, state: CanaryState) -> None:
+def set_canary(server: Server, state: CanaryState, seconds: float = 30) -> None:
+    """Write the canary state and wait until the service routes by it."""
     write_state(state_path(server.settings), state)
-    time.sleep(0.05)  # a distinct modification time for the service to notice
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen = httpx.post(server.url + "/canary", timeout=10).json()
+        if (seen["challenger_version"], seen["weight"], seen["shadow"]) == (
+            state.challenger_version,
+            state.weight,
+            state.shadow,
+        ):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the service never routed by {state}: {seen}")
 
 
 def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.DataFrame]) -> None:

@@ -1,0 +1,168 @@
+"""``make canary-demo``: one challenger promoted and one rolled back, live, step by step.
+
+1. A challenger is trained by the real training flow and judged by the real gate. For
+   the demo the gate's improvement margin is relaxed (``gate.min_improvement: 0``),
+   so a model as good as the champion may pass: the data has not changed since the
+   champion was trained, and a real challenger would have to be better.
+2. The canary controller takes it through ``serving/canary.yaml``'s steps while a
+   traffic thread sends applications; it is promoted.
+3. The bad-model scenario: a challenger that needs a column no request carries is
+   registered by hand (it skips the gate on purpose: this is the failure the gate
+   cannot see offline). It raises on every request, the champion answers instead,
+   and the controller rolls it back.
+
+It runs against the service at ``--url`` if one answers there, or starts one and stops
+it at the end. Traffic is bounded in count and time and goes to loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import threading
+import time
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from core.environment import apply_tool_environment, tool_environment
+from core.settings import PROJECT_ROOT, Settings, load_settings
+from features.engineering import FeatureColumns
+from pipelines import ingest, registry, tracking, training
+from serving.canary import Analysis, CanaryConfig, load_canary_config
+from serving.controller import run_canary
+from serving.schema import LoanApplication
+
+
+def demo_config() -> CanaryConfig:
+    """The shipped canary, with intervals short enough to watch."""
+    config = load_canary_config()
+    analysis = Analysis(interval_seconds=2.0, min_requests=15, threshold=2, progress_deadline_seconds=300)
+    return config.model_copy(update={"analysis": analysis})
+
+
+def applications(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:
+    """Recent applications from the raw data, as requests (rows the API would refuse are left out)."""
+    raw = ingest.load_raw(settings).tail(5000)
+    fields = list(LoanApplication.model_fields)
+    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
+    rows = raw.dropna(subset=required).drop_duplicates(settings.schema_.entity).tail(limit)
+    rows = rows[[f for f in fields if f in rows]]
+    return [{str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
+
+
+class Traffic(threading.Thread):
+    def __init__(self, url: str, requests: list[dict[str, Any]], limit: int = 50_000, seconds: float = 600) -> None:
+        super().__init__(daemon=True)
+        self.url, self.requests, self.limit, self.seconds = url, requests, limit, seconds
+        self.stop = threading.Event()
+        self.statuses: dict[int, int] = {}
+
+    def run(self) -> None:
+        deadline, sent = time.monotonic() + self.seconds, 0
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self.stop.is_set() and sent < self.limit and time.monotonic() < deadline:
+                status = client.post("/predict", json=self.requests[sent % len(self.requests)]).status_code
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                sent += 1
+
+
+def ensure_server(settings: Settings, url: str) -> subprocess.Popen[bytes] | None:
+    try:
+        if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            return None
+    except httpx.TransportError:
+        pass
+    port = url.rsplit(":", 1)[-1]
+    log = (settings.state / "serving" / "demo-server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(PROJECT_ROOT / ".venv" / "bin" / "bentoml"),
+            "serve",
+            "serving.service:CreditService",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **tool_environment(settings)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                print(f"started a service on {url} for the demo")
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.terminate()
+    raise TimeoutError(f"the service did not become ready on {url}")
+
+
+def broken_challenger(settings: Settings) -> str:
+    """The bad-model scenario: trained on a column that never arrives at serving time."""
+    frame = ingest.load_raw(settings).assign(column_that_never_arrives=1.0)
+    columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
+    split = training.time_split(frame, settings.schema_, settings.training.holdout_weeks)
+    model = training.fit_and_score(split, settings.schema_, columns, "logistic_regression", {}, settings.training)
+    logged = tracking.log_training_run(settings, model, data_version="demo-broken", training_frame=frame)
+    tags = {"purpose": "canary demo: a deliberately broken model, registered without the gate"}
+    return registry.register(settings, logged.model_uri, logged.run_id, tags, registry.CHALLENGER)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make canary-demo", description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:3000")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    apply_tool_environment(settings)
+    if registry.load_alias(settings, registry.CHAMPION) is None:
+        print("no champion yet: run `make pipeline` first")
+        return 2
+    (settings.state / "serving").mkdir(parents=True, exist_ok=True)
+    server = ensure_server(settings, args.url)
+    config = demo_config()
+    try:
+        print("\n== 1. a challenger from the training flow (gate margin relaxed for the demo)")
+        from pipelines.flows import training_pipeline
+
+        result = training_pipeline(overrides={"gate.min_improvement": 0.0})
+        print(f"gate: {result.registration.verdict}; registered as {result.registration.alias}")
+        if result.registration.alias != registry.CHALLENGER:
+            print("no challenger was registered; nothing to canary")
+            return 1
+        print(f"aliases: {registry.aliases(settings)}")
+
+        print("\n== 2. canary under traffic")
+        traffic = Traffic(args.url, applications(settings))
+        traffic.start()
+        good = run_canary(settings, args.url, config)
+        print(f"aliases: {registry.aliases(settings)}")
+
+        print("\n== 3. the bad-model scenario: a challenger that fails on every request")
+        version = broken_challenger(settings)
+        print(f"registered v{version} as challenger (by hand, skipping the gate)")
+        bad = run_canary(settings, args.url, config)
+        traffic.stop.set()
+        traffic.join(timeout=30)
+        print(f"aliases: {registry.aliases(settings)}")
+        print(f"\ntraffic during the demo, by HTTP status: {traffic.statuses}")
+        ok = good is not None and good.outcome == "promoted" and bad is not None and bad.outcome == "rolled_back"
+        print("demo: one promotion, one rollback" if ok else "demo: unexpected outcome")
+        return 0 if ok and set(traffic.statuses) == {200} else 1
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
