@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -88,3 +88,6 @@ feast-ls: ## list the feature store's entities, feature views and feature servic
 
 bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
 	$(PY) -m features.benchmark
+
+bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
+	$(PY) -m serving.benchmark

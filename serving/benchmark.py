@@ -1,0 +1,276 @@
+"""Benchmark the service: ``make bench-serving``. A table, with baselines from the same run.
+
+Builds a throwaway workspace with the real training flow (a champion, then a challenger
+through the gate), starts the BentoML service and a minimal Starlette app on loopback,
+and sends the same applications to each at concurrency 1, 8 and 32. The service is
+measured champion-only, as a 50% canary and in shadow mode. Baselines: the in-process
+path (feature lookup and model, no HTTP), split into its parts, and the minimal app.
+Client and servers share this machine's cores, so read the ratios, not the absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from core.environment import apply_tool_environment, tool_environment
+from core.settings import DEFAULT_PARAMS, PROJECT_ROOT, Settings, load_settings
+from serving.canary import CanaryState, write_state
+from serving.runtime import CHALLENGER, CHAMPION, load_alias, state_path
+from serving.schema import LoanApplication
+
+CONCURRENCY = (1, 8, 32)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(command: list[str], settings: Settings, url: str, ready: str) -> subprocess.Popen[bytes]:
+    log = (settings.state / f"bench-{command[1]}.log").open("wb")
+    env = {**os.environ, **tool_environment(settings)}
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + ready, timeout=2).status_code in (200, 405):
+                return process
+        except httpx.TransportError:
+            time.sleep(0.3)
+    _stop(process)
+    raise TimeoutError(f"{command[1]} did not start; see {log.name}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _load(url: str, bodies: list[str], concurrency: int, total: int) -> dict[str, float]:
+    """``total`` requests from ``concurrency`` client threads; client-side latency in ms."""
+    latencies: list[float] = []
+    errors = 0
+    lock, counter = threading.Lock(), iter(range(total))
+
+    def client() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=30) as session:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                reply = session.post(
+                    "/predict", content=bodies[i % len(bodies)], headers={"content-type": "application/json"}
+                )
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    errors += reply.status_code != 200
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "rps": len(latencies) / wall, "errors": errors}
+
+
+def _workspace(folder: Path) -> Settings:
+    """A trained champion and a gated challenger, through the real flow."""
+    (folder / "params.yaml").write_text(DEFAULT_PARAMS.read_text())
+    settings = load_settings(folder / "params.yaml", environ={})
+    apply_tool_environment(settings)
+    from pipelines.flows import training_pipeline
+
+    training_pipeline(params=str(settings.params_file))
+    training_pipeline(params=str(settings.params_file), overrides={"gate.min_improvement": 0.0})
+    return settings
+
+
+def _bodies(settings: Settings, n: int = 500) -> list[str]:
+    from pipelines.ingest import load_raw
+
+    raw = load_raw(settings)
+    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
+    rows = raw.dropna(subset=required).tail(n)[[f for f in LoanApplication.model_fields if f in raw]]
+    return [
+        LoanApplication.model_validate({k: (None if pd.isna(v) else v) for k, v in r.items()}).model_dump_json()
+        for r in rows.to_dict("records")
+    ]
+
+
+def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict[str, float]:
+    from features.store import OnlineFeatures
+
+    features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
+    if champion is None:
+        raise RuntimeError("no champion in the benchmark workspace")
+    frames = [
+        pd.DataFrame([LoanApplication.model_validate_json(b).model_dump(exclude={"request_id"})])
+        for b in bodies[:calls]
+    ]
+    lookup, model, total = [], [], []
+    for frame in frames:
+        t0 = time.perf_counter()
+        joined = features(frame)
+        t1 = time.perf_counter()
+        champion.risk(joined)
+        t2 = time.perf_counter()
+        lookup.append((t1 - t0) * 1000)
+        model.append((t2 - t1) * 1000)
+        total.append((t2 - t0) * 1000)
+    return {
+        "feature lookup": statistics.median(lookup),
+        "model": statistics.median(model),
+        "total": statistics.median(total),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make bench-serving", description=__doc__)
+    parser.add_argument(
+        "--requests", type=int, default=400, help="requests per measurement at concurrency 1 (x4 above)"
+    )
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    console = Console()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        console.print("building a workspace with a champion and a challenger (the real flow, twice)...")
+        settings = _workspace(folder)
+        challenger = load_alias(settings, CHALLENGER)
+        if challenger is None:
+            raise RuntimeError("the second training run registered no challenger")
+        bodies = _bodies(settings)
+        parts = _in_process(settings, bodies)
+
+        bento_url, minimal_url = f"http://127.0.0.1:{_free_port()}", f"http://127.0.0.1:{_free_port()}"
+        venv = PROJECT_ROOT / ".venv" / "bin"
+        processes.append(
+            _start(
+                [
+                    str(venv / "bentoml"),
+                    "serve",
+                    "serving.service:CreditService",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    bento_url.rsplit(":", 1)[1],
+                ],
+                settings,
+                bento_url,
+                "/readyz",
+            )
+        )
+        processes.append(
+            _start(
+                [
+                    str(venv / "uvicorn"),
+                    "serving.minimal_app:build",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    minimal_url.rsplit(":", 1)[1],
+                    "--log-level",
+                    "warning",
+                ],
+                settings,
+                minimal_url,
+                "/predict",
+            )
+        )
+
+        modes = {
+            "champion only": CanaryState(),
+            "canary 50%": CanaryState(challenger.version, 50),
+            "shadow": CanaryState(challenger.version, 0, shadow=True),
+        }
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        for concurrency in CONCURRENCY:
+            total = args.requests * (1 if concurrency == 1 else 4)
+            _load(minimal_url, bodies, concurrency, 50)  # warm-up
+            results[("minimal Starlette app", concurrency)] = _load(minimal_url, bodies, concurrency, total)
+            for mode, state in modes.items():
+                write_state(state_path(settings), state)
+                _wait_for(bento_url, state)
+                _load(bento_url, bodies, concurrency, 50)
+                results[(mode, concurrency)] = _load(bento_url, bodies, concurrency, total)
+        _print(console, results, parts)
+    finally:
+        for process in processes:
+            _stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_for(url: str, state: CanaryState) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        seen: dict[str, Any] = httpx.post(url + "/canary", timeout=10).json()
+        if (seen["challenger_version"], seen["weight"], seen["shadow"]) == (
+            state.challenger_version,
+            state.weight,
+            state.shadow,
+        ):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the service never routed by {state}")
+
+
+def _print(console: Console, results: dict[tuple[str, int], dict[str, float]], parts: dict[str, float]) -> None:
+    table = Table(title="Serving over HTTP on loopback (client-side latency, ms)")
+    for column in ("path", "conc.", "p50", "p95", "p99", "req/s", "errors", "req/s vs minimal app"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for (path, concurrency), r in results.items():
+        base = results[("minimal Starlette app", concurrency)]["rps"]
+        table.add_row(
+            path,
+            str(concurrency),
+            f"{r['p50']:.1f}",
+            f"{r['p95']:.1f}",
+            f"{r['p99']:.1f}",
+            f"{r['rps']:.0f}",
+            f"{r['errors']:.0f}",
+            f"{r['rps'] / base:.2f}",
+        )
+    console.print(table)
+    split = Table(title="In process, no HTTP (median ms per request): where the time goes")
+    split.add_column("part")
+    split.add_column("ms", justify="right")
+    for part, ms in parts.items():
+        split.add_row(part, f"{ms:.2f}")
+    http_p50 = results[("canary 50%", 1)]["p50"]
+    split.add_row(
+        "HTTP, validation, routing, logging (canary p50 at conc. 1 minus total)", f"{http_p50 - parts['total']:.2f}"
+    )
+    console.print(split)
+
+
+if __name__ == "__main__":
+    main()
