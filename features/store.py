@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -166,7 +167,8 @@ class OnlineFeatures:
             features=self.service, entity_rows=[{entity: e} for e in requests[entity]]
         ).to_dict()
         columns: dict[str, Any] = {name: requests[name].to_numpy() for name in requests.columns}
-        columns.update({name: stored[name] for name in self.names})
+        # Feast answers None for a missing value; as floats, the model needs no cast later.
+        columns.update({name: np.asarray(stored[name], dtype="float64") for name in self.names})
         columns.update(finished_columns(columns, self.settings.features))
         return pd.DataFrame(columns)
 

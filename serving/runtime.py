@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 
 from core.settings import Settings
 from features.engineering import FeatureColumns, features_of
@@ -37,7 +38,10 @@ class LoadedModel:
     columns: FeatureColumns
 
     def risk(self, frame: pd.DataFrame) -> float:
-        return float(np.asarray(self.model.predict_proba(features_of(frame, self.columns)))[0, 1])
+        # assume_finite skips scikit-learn's re-check of every value: the request schema
+        # already refuses infinities, and missing values still go to the imputers.
+        with sklearn.config_context(assume_finite=True):
+            return float(np.asarray(self.model.predict_proba(features_of(frame, self.columns)))[0, 1])
 
 
 def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
