@@ -26,7 +26,6 @@ import time
 from typing import Any
 
 import httpx
-import pandas as pd
 
 from core.environment import apply_tool_environment, tool_environment
 from core.settings import PROJECT_ROOT, Settings, load_settings
@@ -34,7 +33,7 @@ from features.engineering import FeatureColumns
 from pipelines import ingest, registry, tracking, training
 from serving.canary import Analysis, CanaryConfig, load_canary_config
 from serving.controller import run_canary
-from serving.schema import LoanApplication
+from serving.schema import applications_from
 
 
 def demo_config() -> CanaryConfig:
@@ -45,13 +44,8 @@ def demo_config() -> CanaryConfig:
 
 
 def applications(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:
-    """Recent applications from the raw data, as requests (rows the API would refuse are left out)."""
-    raw = ingest.load_raw(settings).tail(5000)
-    fields = list(LoanApplication.model_fields)
-    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
-    rows = raw.dropna(subset=required).drop_duplicates(settings.schema_.entity).tail(limit)
-    rows = rows[[f for f in fields if f in rows]]
-    return [{str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
+    """Recent applications from the raw data, as requests."""
+    return applications_from(ingest.load_raw(settings).tail(5000), limit)
 
 
 class Traffic(threading.Thread):

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
 
-import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from core.settings import Settings
-from features.engineering import FeatureColumns
+from serving.runtime import CHALLENGER, CHAMPION, PREVIOUS, load_alias
 
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+# The alias names and the loader are the serving side's: one definition for both.
+__all__ = ["CHALLENGER", "CHAMPION", "PREVIOUS", "aliases", "client", "load_alias", "register", "settings_digest"]
 
 
 def client(settings: Settings) -> MlflowClient:
@@ -34,33 +32,6 @@ def settings_digest(settings: Settings) -> str:
     """A short digest of everything that shapes a model: data, contract, features, training."""
     shaping = settings.model_dump(mode="json", include={"data", "schema_", "features", "training"})
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    version: str
-    run_id: str
-    model: Any
-    columns: FeatureColumns
-    tags: dict[str, str]
-
-
-def load_alias(settings: Settings, alias: str) -> RegisteredModel | None:
-    """The version behind ``alias``, loaded as a scikit-learn pipeline, or None if unset."""
-    registry = client(settings)
-    try:
-        version = registry.get_model_version_by_alias(settings.mlflow.registered_model, alias)
-    except MlflowException:
-        return None
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    uri = f"models:/{settings.mlflow.registered_model}/{version.version}"
-    return RegisteredModel(
-        version=str(version.version),
-        run_id=str(version.run_id),
-        model=mlflow.sklearn.load_model(uri),
-        columns=FeatureColumns.from_signature(uri),
-        tags=dict(version.tags),
-    )
 
 
 def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, str], alias: str) -> str:

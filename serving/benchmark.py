@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pandas as pd
@@ -30,8 +29,9 @@ from rich.table import Table
 from core.environment import apply_tool_environment, tool_environment
 from core.settings import DEFAULT_PARAMS, PROJECT_ROOT, Settings, load_settings
 from serving.canary import CanaryState, write_state
+from serving.controller import wait_until_routing
 from serving.runtime import CHALLENGER, CHAMPION, load_alias, state_path
-from serving.schema import LoanApplication
+from serving.schema import LoanApplication, applications_from
 
 CONCURRENCY = (1, 8, 32)
 
@@ -116,13 +116,8 @@ def _workspace(folder: Path) -> Settings:
 def _bodies(settings: Settings, n: int = 500) -> list[str]:
     from pipelines.ingest import load_raw
 
-    raw = load_raw(settings)
-    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
-    rows = raw.dropna(subset=required).tail(n)[[f for f in LoanApplication.model_fields if f in raw]]
-    return [
-        LoanApplication.model_validate({k: (None if pd.isna(v) else v) for k, v in r.items()}).model_dump_json()
-        for r in rows.to_dict("records")
-    ]
+    requests = applications_from(load_raw(settings).tail(5 * n), n, one_per_customer=False)
+    return [LoanApplication.model_validate(r).model_dump_json() for r in requests]
 
 
 def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict[str, float]:
@@ -219,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             results[("minimal Starlette app", concurrency)] = _load(minimal_url, bodies, concurrency, total)
             for mode, state in modes.items():
                 write_state(state_path(settings), state)
-                _wait_for(bento_url, state)
+                wait_until_routing(bento_url, state)
                 _load(bento_url, bodies, concurrency, 50)
                 results[(mode, concurrency)] = _load(bento_url, bodies, concurrency, total)
         _print(console, results, parts)
@@ -227,20 +222,6 @@ def main(argv: list[str] | None = None) -> None:
         for process in processes:
             _stop(process)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _wait_for(url: str, state: CanaryState) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        seen: dict[str, Any] = httpx.post(url + "/canary", timeout=10).json()
-        if (seen["challenger_version"], seen["weight"], seen["shadow"]) == (
-            state.challenger_version,
-            state.weight,
-            state.shadow,
-        ):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"the service never routed by {state}")
 
 
 def _print(console: Console, results: dict[tuple[str, int], dict[str, float]], parts: dict[str, float]) -> None:

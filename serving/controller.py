@@ -26,9 +26,7 @@ from mlflow.exceptions import MlflowException
 from core.settings import Settings
 from serving.analysis import IntervalVerdict, judge_interval, parse_metrics
 from serving.canary import CanaryConfig, CanaryState, load_canary_config, write_state
-from serving.runtime import CHALLENGER, CHAMPION, state_path
-
-PREVIOUS = "previous"
+from serving.runtime import CHALLENGER, CHAMPION, PREVIOUS, state_path
 
 
 def _registry(settings: Settings) -> MlflowClient:
@@ -40,6 +38,26 @@ def alias_version(settings: Settings, alias: str) -> str | None:
         return str(_registry(settings).get_model_version_by_alias(settings.mlflow.registered_model, alias).version)
     except MlflowException:
         return None
+
+
+def wait_until_routing(service_url: str, state: CanaryState, seconds: float = 30) -> None:
+    """Block until the service at ``service_url`` routes by ``state`` (it follows the file within a second)."""
+    deadline, seen = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
+        seen = httpx.post(f"{service_url}/canary", timeout=10).json()
+        if (seen["challenger_version"], seen["weight"], seen["shadow"]) == (
+            state.challenger_version,
+            state.weight,
+            state.shadow,
+        ):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the service at {service_url} never routed by {state}; it reports {seen}")
+
+
+def _apply(settings: Settings, service_url: str, state: CanaryState) -> None:
+    write_state(state_path(settings), state)
+    wait_until_routing(service_url, state)
 
 
 def promote(settings: Settings, version: str) -> str | None:
@@ -92,7 +110,7 @@ def run_canary(
         report(line)
 
     started, failures, step = time.monotonic(), 0, 0
-    write_state(state_path(settings), CanaryState(version, config.steps[0], config.shadow, "step 1"))
+    _apply(settings, service_url, CanaryState(version, config.steps[0], config.shadow, "step 1"))
     note(f"v{version}: weight {config.steps[0]}%")
     before = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
     while True:

@@ -27,7 +27,8 @@ from serving.canary import CanaryState, Variant, read_state, route
 from serving.prediction_log import PredictionLog, clean_features
 from serving.schema import CreditDecision, LoanApplication
 
-CHAMPION, CHALLENGER = "champion", "challenger"
+# The registry aliases: the serving version, the one in the canary, the one before.
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 logger = logging.getLogger(__name__)
 
 

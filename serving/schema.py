@@ -10,9 +10,12 @@ types, NaN or infinite numbers, values out of range.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -54,3 +57,20 @@ class CreditDecision(BaseModel):
     threshold: float
     model_version: str
     variant: Variant
+
+
+def applications_from(frame: pd.DataFrame, limit: int, one_per_customer: bool = True) -> list[dict[str, Any]]:
+    """Rows of application data as request bodies: what the simulator, demo and tests send.
+
+    Rows the API would refuse for a missing required field are left out (the data has
+    a few applications without an income; the API requires one).
+    """
+    import pandas as pd
+
+    fields = [f for f in LoanApplication.model_fields if f in frame]
+    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
+    rows = frame.dropna(subset=required)
+    if one_per_customer:
+        rows = rows.drop_duplicates("customer_id")
+    records = rows.head(limit)[fields].to_dict("records")
+    return [{str(k): (None if pd.isna(v) else v) for k, v in record.items()} for record in records]

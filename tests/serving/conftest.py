@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -108,10 +109,10 @@ class Server:
                 self.process.wait()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, pd.DataFrame]]:
-    """A server over a champion; tests add challengers and canary states as they need."""
-    settings, frame = prepare_workspace(tmp_path_factory.mktemp("serving"))
+@contextlib.contextmanager
+def champion_server(folder: Path) -> Iterator[tuple[Server, pd.DataFrame]]:
+    """A server over a fresh workspace with a champion, stopped on exit."""
+    settings, frame = prepare_workspace(folder)
     register_model(settings, frame, registry.CHAMPION)
     server = Server(settings)
     try:
@@ -119,3 +120,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, p
         yield server, frame
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, pd.DataFrame]]:
+    """A server over a champion; tests add challengers and canary states as they need."""
+    with champion_server(tmp_path_factory.mktemp("serving")) as running:
+        yield running

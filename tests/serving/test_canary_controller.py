@@ -15,7 +15,7 @@ from pipelines import registry
 from serving.canary import Analysis, CanaryConfig, read_state
 from serving.controller import run_canary
 from serving.runtime import state_path
-from tests.serving.conftest import Server, prepare_workspace, register_model
+from tests.serving.conftest import Server, champion_server, register_model
 from tests.serving.test_service_http import applicants
 
 FAST = CanaryConfig(steps=(20, 50, 100), analysis=Analysis(interval_seconds=1.0, min_requests=5, threshold=2))
@@ -53,14 +53,9 @@ class Traffic:
 
 @pytest.fixture(scope="module")
 def canary_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, pd.DataFrame]]:
-    settings, frame = prepare_workspace(tmp_path_factory.mktemp("canary"))
-    register_model(settings, frame, registry.CHAMPION)
-    server = Server(settings)
-    try:
-        server.wait_until("/readyz", 200)
-        yield server, frame
-    finally:
-        server.stop()
+    """Its own server: these tests move the champion alias."""
+    with champion_server(tmp_path_factory.mktemp("canary")) as running:
+        yield running
 
 
 def test_a_sound_challenger_is_promoted_through_every_step(canary_served: tuple[Server, pd.DataFrame]) -> None:

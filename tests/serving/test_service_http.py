@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-import time
 from typing import Any
 
 import httpx
@@ -14,8 +12,9 @@ import pytest
 from features.engineering import FeatureColumns
 from pipelines import registry
 from serving.canary import CanaryState, write_state
+from serving.controller import wait_until_routing
 from serving.runtime import state_path
-from serving.schema import LoanApplication
+from serving.schema import applications_from
 from tests.serving.conftest import Server, register_model
 from tests.unit.test_serving_schema import GOOD
 
@@ -29,29 +28,13 @@ def post(server: Server, body: Any, raw: str | None = None) -> httpx.Response:
 
 def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     """Real applications from the data, one per customer, as requests."""
-    fields = list(GOOD)
-    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
-    rows = frame.dropna(subset=required).drop_duplicates("customer_id").head(n)[fields]
-    return [
-        {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-        for r in rows.to_dict("records")
-    ]
+    return applications_from(frame, n)
 
 
-def set_canary(server: Server, state: CanaryState, seconds: float = 30) -> None:
+def set_canary(server: Server, state: CanaryState) -> None:
     """Write the canary state and wait until the service routes by it."""
     write_state(state_path(server.settings), state)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        seen = httpx.post(server.url + "/canary", timeout=10).json()
-        if (seen["challenger_version"], seen["weight"], seen["shadow"]) == (
-            state.challenger_version,
-            state.weight,
-            state.shadow,
-        ):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"the service never routed by {state}: {seen}")
+    wait_until_routing(server.url, state)
 
 
 def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.DataFrame]) -> None:
