@@ -310,8 +310,14 @@ class Settings(_Strict):
         return self.mlflow.tracking_uri or f"sqlite:///{self.state / 'mlflow' / 'mlflow.db'}"
 
     @property
-    def artifact_location(self) -> str:
-        return (self.state / "mlflow" / "artifacts").as_uri()
+    def artifact_location(self) -> str | None:
+        """Where a new experiment keeps artifacts: the state folder for a local store.
+
+        A tracking server decides for itself (None). Judged by the URI, not by where it
+        came from: ``make env`` exports the local SQLite URI too.
+        """
+        local = self.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.tracking_uri
+        return (self.state / "mlflow" / "artifacts").as_uri() if local else None
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -56,7 +56,7 @@ def use_experiment(settings: Settings) -> str:
     if experiment is not None:
         return str(experiment.experiment_id)
     # An explicit artifact location keeps artifacts under the state folder, not ./mlruns.
-    location = settings.artifact_location if settings.mlflow.tracking_uri is None else None
+    location = settings.artifact_location
     # The kind makes the MLflow UI open on training runs rather than its GenAI views.
     kind = {"mlflow.experimentKind": "custom_model_development"}
     return str(mlflow.create_experiment(settings.mlflow.experiment, artifact_location=location, tags=kind))

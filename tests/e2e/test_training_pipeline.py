@@ -45,6 +45,7 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     # MLflow holds a finished run that names its data version and code version.
     (run,) = [r for r in finished_runs(settings.tracking_uri) if "mlflow.parentRunId" not in r.data.tags]
     assert run.info.status == "FINISHED"
+    assert run.info.artifact_uri.startswith(settings.state.as_uri())  # not ./mlruns
     assert run.data.tags["data_version"] == result.data_version
     assert len(run.data.tags["git_commit"]) == 40
     assert run.data.metrics["roc_auc"] == pytest.approx(result.metrics["roc_auc"]) and run.data.metrics["roc_auc"] > 0.7
@@ -129,6 +130,12 @@ def test_the_command_line_exits_non_zero_on_a_quality_incident(workspace: Path) 
     done = subprocess.run([*command, "run"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Training pipeline finished" in done.stdout
+    # The CLI exports MLFLOW_TRACKING_URI before the flow reads its settings again;
+    # artifacts must still land in the state folder, not in ./mlruns of the cwd.
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    experiment = mlflow.get_experiment_by_name(settings.mlflow.experiment)
+    assert experiment is not None and experiment.artifact_location.startswith(settings.state.as_uri())
+    assert not (PROJECT / "mlruns").exists()
 
     bad = subprocess.run(
         [*command, "--set", "data.scenario=quality_incident", "run"],

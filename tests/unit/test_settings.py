@@ -53,6 +53,9 @@ def test_environment_overrides_only_endpoints_and_state(tmp_path: Path) -> None:
     settings = load_settings(path, environ=env)
     assert settings.state == tmp_path / "elsewhere"
     assert settings.tracking_uri == "http://127.0.0.1:5999"
+    assert settings.artifact_location is None  # a tracking server keeps its own artifacts
+    local = load_settings(path, environ={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"})
+    assert local.artifact_location == (local.state / "mlflow" / "artifacts").as_uri()
 
 
 def test_relative_paths_resolve_against_the_params_file(tmp_path: Path) -> None:
