@@ -77,10 +77,6 @@ class CanaryState:
     shadow: bool = False
     note: str = ""
 
-    @property
-    def active(self) -> bool:
-        return self.challenger_version is not None and (self.weight > 0 or self.shadow)
-
 
 def read_state(path: Path) -> CanaryState:
     if not path.exists():

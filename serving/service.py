@@ -53,6 +53,10 @@ class CreditService:
     def __is_ready__(self) -> bool:
         return self.runtime.ready
 
+    @bentoml.on_shutdown  # type: ignore[untyped-decorator]
+    def stop_watching(self) -> None:
+        self.runtime.close()
+
     @bentoml.api(route="/canary")  # type: ignore[untyped-decorator]
     def canary(self) -> dict[str, object]:
         """What the service routes by now: champion, challenger, weight, shadow."""
