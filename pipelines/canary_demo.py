@@ -18,8 +18,6 @@ it at the end. Traffic is bounded in count and time and goes to loopback only.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -27,10 +25,11 @@ from typing import Any
 
 import httpx
 
-from core.environment import apply_tool_environment, tool_environment
-from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.environment import apply_tool_environment
+from core.settings import Settings, load_settings
 from features.engineering import FeatureColumns
 from pipelines import ingest, registry, tracking, training
+from serving import process
 from serving.canary import Analysis, CanaryConfig, load_canary_config
 from serving.controller import run_canary
 from serving.schema import applications_from
@@ -65,40 +64,21 @@ class Traffic(threading.Thread):
 
 
 def ensure_server(settings: Settings, url: str) -> subprocess.Popen[bytes] | None:
+    """The running service at ``url``, or a new one started for the demo (returned to be stopped)."""
     try:
         if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
             return None
     except httpx.TransportError:
         pass
-    port = url.rsplit(":", 1)[-1]
-    log = (settings.state / "serving" / "demo-server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "bentoml"),
-            "serve",
-            "serving.service:CreditService",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **tool_environment(settings)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                print(f"started a service on {url} for the demo")
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    raise TimeoutError(f"the service did not become ready on {url}")
+    log = settings.state / "serving" / "demo-server.log"
+    server = process.start(process.service_command(url.rsplit(":", 1)[-1]), settings, log)
+    try:
+        process.wait_until(server, f"{url}/readyz")
+    except Exception:
+        process.stop(server)
+        raise
+    print(f"started a service on {url} for the demo")
+    return server
 
 
 def broken_challenger(settings: Settings) -> str:
@@ -154,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok and set(traffic.statuses) == {200} else 1
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            process.stop(server)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from core.settings import Settings, load_settings
 from features import engineering, store
-from features.validation import ValidationOutcome, validate_batch, validate_feature_table
+from features.validation import validate_batch, validate_feature_table
 from pipelines import ingest, promotion, tracking, training, tuning, versioning
 
 
@@ -42,7 +42,6 @@ class BatchVerdict:
 class FeatureTables:
     rows: int
     checks: int
-    feature_names: list[str]
 
 
 @dataclass
@@ -61,6 +60,7 @@ class StoreState:
 @dataclass
 class PipelineResult:
     batches: list[BatchVerdict]
+    feature_table: FeatureTables
     data_version: str
     features_version: str
     feature_service: str
@@ -71,11 +71,10 @@ class PipelineResult:
     search_seconds: float
     family: str
     registration: Registration
-    data_docs: str | None
 
 
-def _quarantine_message(what: str, folder: Path, outcome: ValidationOutcome) -> str:
-    return f"{what} (quarantined in {folder}):\n    " + "\n    ".join(str(f) for f in outcome.failures)
+def _quarantine_message(what: str, folder: Path | str | None, failures: list[str]) -> str:
+    return f"{what} (quarantined in {folder}):\n    " + "\n    ".join(failures)
 
 
 # Retries go on the steps that touch the file system or a store and can fail for a
@@ -98,7 +97,7 @@ def validate_task(settings: Settings, batch: Path) -> BatchVerdict:
         logger.info("%s: %d rows passed %d expectations", batch.stem, len(frame), outcome.evaluated)
         return BatchVerdict(batch.stem, True)
     folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
-    logger.error("%s", _quarantine_message(batch.stem, folder, outcome))
+    logger.error("%s", _quarantine_message(batch.stem, folder, [str(f) for f in outcome.failures]))
     return BatchVerdict(batch.stem, False, [str(f) for f in outcome.failures], str(folder))
 
 
@@ -115,7 +114,7 @@ def engineer_task(settings: Settings) -> FeatureTables:
         folder = ingest.quarantine(candidate, settings, outcome.result, outcome.docs_page)
         raise DataValidationError(
             "the engineered feature table failed its checks; the published table is unchanged.\n  "
-            + _quarantine_message(store.HISTORY_VIEW, folder, outcome)
+            + _quarantine_message(store.HISTORY_VIEW, folder, [str(f) for f in outcome.failures])
         )
     target = store.history_table_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +123,7 @@ def engineer_task(settings: Settings) -> FeatureTables:
     get_run_logger().info(
         "%s: %d rows, %d features, %d checks passed", target.name, len(table), len(names), outcome.evaluated
     )
-    return FeatureTables(len(table), outcome.evaluated, names)
+    return FeatureTables(len(table), outcome.evaluated)
 
 
 @task(name="version", cache_policy=NO_CACHE)
@@ -150,8 +149,7 @@ def feature_store_task(settings: Settings) -> StoreState:
 class TrainingOutcome:
     run_id: str
     model_uri: str
-    family: str
-    metrics: dict[str, float]
+    trained: training.TrainedModel  # handed to the gate in process: Prefect serializes nothing here
     candidates: int
     search_seconds: float
 
@@ -202,28 +200,21 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
         best.metrics[metric],
         logged.run_id,
     )
-    _holdout_cache[logged.run_id] = (best, frame)
     tracking.log_metric(settings, logged.run_id, "search_seconds", search_seconds)
-    return TrainingOutcome(logged.run_id, logged.model_uri, best.family, best.metrics, len(scored), search_seconds)
-
-
-# The gate judges the model object just trained, on its holdout rows; passing them
-# through Prefect's parameters would serialize a frame for nothing.
-_holdout_cache: dict[str, tuple[training.TrainedModel, pd.DataFrame]] = {}
+    return TrainingOutcome(logged.run_id, logged.model_uri, best, len(scored), search_seconds)
 
 
 @task(name="gate-and-register", cache_policy=NO_CACHE)
 def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersions) -> Registration:
     """Judge the candidate against the champion; register it only if every rule passes."""
     logger = get_run_logger()
-    trained, _ = _holdout_cache.pop(outcome.run_id)
     lineage = {
         "data_version": versions.raw,
         "features_version": versions.features,
         "feature_service": settings.features.service_name,
         "feature_views": store.HISTORY_VIEW,
     }
-    decision = promotion.gate_and_register(settings, trained, outcome.run_id, outcome.model_uri, lineage)
+    decision = promotion.gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
     for rule in decision.verdict.rules:
         (logger.info if rule.passed else logger.warning)("%s", rule)
     if decision.version:
@@ -252,26 +243,24 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
 
     failed = [v for v in verdicts if not v.passed]
     if failed:
-        lines = [f"{v.name} (quarantined in {v.quarantine}):\n    " + "\n    ".join(v.failures) for v in failed]
+        lines = [_quarantine_message(v.name, v.quarantine, v.failures) for v in failed]
         raise DataValidationError(
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
     state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     trained = train_task(settings, versions, state)
     registration = gate_task(settings, trained, versions)
-    docs = settings.reports_dir / "data_docs" / "index.html"
-    get_run_logger().info("feature table: %d rows, %d checks passed", tables.rows, tables.checks)
     return PipelineResult(
         batches=verdicts,
+        feature_table=tables,
         data_version=versions.raw,
         features_version=versions.features,
         feature_service=state.service,
         run_id=trained.run_id,
         model_uri=trained.model_uri,
-        metrics=trained.metrics,
+        metrics=trained.trained.metrics,
         candidates=trained.candidates,
         search_seconds=trained.search_seconds,
-        family=trained.family,
+        family=trained.trained.family,
         registration=registration,
-        data_docs=str(docs) if docs.exists() else None,
     )

@@ -31,7 +31,12 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
     accepted = [b.name for b in result.batches if b.passed]
     steps.add_row("ingest", f"{len(result.batches)} new batch(es)" if result.batches else "no new batches")
     steps.add_row("validate", f"{len(accepted)} passed" if accepted else "nothing new to validate")
-    steps.add_row("features", f"history table checked; Feast service {result.feature_service} materialized")
+    table = result.feature_table
+    steps.add_row(
+        "features",
+        f"history table: {table.rows} rows, {table.checks} checks passed"
+        f"\nFeast service {result.feature_service} materialized",
+    )
     steps.add_row("version", f"DVC: data/raw {result.data_version}\n     data/features {result.features_version}")
     steps.add_row(
         "train",

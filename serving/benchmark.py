@@ -11,9 +11,7 @@ Client and servers share this machine's cores, so read the ratios, not the absol
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -26,8 +24,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from core.environment import apply_tool_environment, tool_environment
+from core.environment import apply_tool_environment
 from core.settings import DEFAULT_PARAMS, PROJECT_ROOT, Settings, load_settings
+from serving import process
 from serving.canary import CanaryState, write_state
 from serving.controller import wait_until_routing
 from serving.runtime import CHALLENGER, CHAMPION, load_alias, state_path
@@ -42,29 +41,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _start(command: list[str], settings: Settings, url: str, ready: str) -> subprocess.Popen[bytes]:
-    log = (settings.state / f"bench-{command[1]}.log").open("wb")
-    env = {**os.environ, **tool_environment(settings)}
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + ready, timeout=2).status_code in (200, 405):
-                return process
-        except httpx.TransportError:
-            time.sleep(0.3)
-    _stop(process)
-    raise TimeoutError(f"{command[1]} did not start; see {log.name}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def _load(url: str, bodies: list[str], concurrency: int, total: int) -> dict[str, float]:
@@ -155,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     console = Console()
-    processes: list[subprocess.Popen[bytes]] = []
+    servers: list[subprocess.Popen[bytes]] = []
     try:
         console.print("building a workspace with a champion and a challenger (the real flow, twice)...")
         settings = _workspace(folder)
@@ -166,41 +142,15 @@ def main(argv: list[str] | None = None) -> None:
         parts = _in_process(settings, bodies)
 
         bento_url, minimal_url = f"http://127.0.0.1:{_free_port()}", f"http://127.0.0.1:{_free_port()}"
-        venv = PROJECT_ROOT / ".venv" / "bin"
-        processes.append(
-            _start(
-                [
-                    str(venv / "bentoml"),
-                    "serve",
-                    "serving.service:CreditService",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    bento_url.rsplit(":", 1)[1],
-                ],
-                settings,
-                bento_url,
-                "/readyz",
-            )
+        uvicorn = str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn")
+        bento_port, minimal_port = bento_url.rsplit(":", 1)[1], minimal_url.rsplit(":", 1)[1]
+        servers.append(process.start(process.service_command(bento_port), settings, settings.state / "bench-bento.log"))
+        minimal = [uvicorn, "serving.minimal_app:build", "--factory", "--host", "127.0.0.1", "--port", minimal_port]
+        servers.append(
+            process.start([*minimal, "--log-level", "warning"], settings, settings.state / "bench-minimal.log")
         )
-        processes.append(
-            _start(
-                [
-                    str(venv / "uvicorn"),
-                    "serving.minimal_app:build",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    minimal_url.rsplit(":", 1)[1],
-                    "--log-level",
-                    "warning",
-                ],
-                settings,
-                minimal_url,
-                "/predict",
-            )
-        )
+        process.wait_until(servers[0], bento_url + "/readyz")
+        process.wait_until(servers[1], minimal_url + "/predict", statuses=(405,))  # up: GET is not allowed
 
         modes = {
             "champion only": CanaryState(),
@@ -219,8 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                 results[(mode, concurrency)] = _load(bento_url, bodies, concurrency, total)
         _print(console, results, parts)
     finally:
-        for process in processes:
-            _stop(process)
+        for server in servers:
+            process.stop(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 
-from core.environment import tool_environment
 from core.settings import Settings, load_settings
 from core.synthetic import generate_week
 from features import engineering, store
 from pipelines import registry, tracking
 from pipelines.ingest import lender_config
 from pipelines.training import fit_and_score, time_split
+from serving import process
 from tests.conftest import write_params
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -63,50 +58,23 @@ def register_model(
 
 
 class Server:
+    """``bentoml serve`` on a free loopback port, over ``settings``'s workspace."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.state / "bentoml-test.log"
-        env = {**os.environ, **tool_environment(settings)}
-        self.process = subprocess.Popen(
-            [
-                str(PROJECT / ".venv" / "bin" / "bentoml"),
-                "serve",
-                "serving.service:CreditService",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = process.start(process.service_command(self.port), settings, self.log)
 
     def wait_until(self, path: str, status: int, seconds: float = 90) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + path, timeout=2).status_code == status:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"{path} never answered {status}: {self.log.read_text()[-3000:]}")
+        try:
+            process.wait_until(self.process, self.url + path, (status,), seconds)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}; server log: {self.log.read_text()[-3000:]}") from error
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        process.stop(self.process)
 
 
 @contextlib.contextmanager
