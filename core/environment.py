@@ -34,6 +34,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
     env = {
         "MLOPS_PARAMS": str(settings.params_file),
         "MLOPS_STATE_DIR": str(state),
+        "MLOPS_PROFILE": settings.profile,
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
         "PREFECT_HOME": str(state / "prefect"),
         # A brand-new Prefect database migrates for longer than the default 20 s.
