@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,10 +51,21 @@ bento: ## build a deployable bento of the service (offline)
 	$(WITH_ENV) .venv/bin/bentoml build
 
 test: ## run the test suite (fast tiers; minutes)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not integration"
 
 test-slow: ## run the slow end-to-end tier (CI runs it too)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m "slow and not integration"
+
+# Debian's packages; apt needs root. Skips what is installed, so it is safe to re-run.
+INTEGRATION_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) $(if $(shell command -v redis-server),,redis-server)
+setup-integration: ## install PostgreSQL and Redis (Debian packages, needs root) for the integration tier
+	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL and Redis are installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "as root, install: $(INTEGRATION_PACKAGES) (sudo make setup-integration)"; exit 1; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$(INTEGRATION_PACKAGES); fi
+
+test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect
+	$(PY) -m pytest -m integration
 
 lint: ## format check, lint and type check
 	$(PY) -m ruff format --check .

@@ -175,12 +175,9 @@ class TeamStack:
             for path in (self.folder, sockets, secret):
                 shutil.chown(path, "postgres")
         log = self.folder / "postgres.log"
-        subprocess.run(
-            [*as_owner, str(tools / "initdb"), "-D", str(data), "-U", self.postgres_user, f"--pwfile={secret}"]
-            + ["--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
-            check=True,
-            capture_output=True,
-        )
+        initdb = [str(tools / "initdb"), "-D", str(data), "-U", self.postgres_user, f"--pwfile={secret}"]
+        initdb += ["--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"]
+        subprocess.run([*as_owner, *initdb], check=True, capture_output=True)
         secret.unlink()
         options = f"-c listen_addresses=127.0.0.1 -p {self.postgres_port} -k {sockets} -c fsync=off"
         subprocess.run(
