@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration k8s
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,13 +56,21 @@ test: ## run the test suite (fast tiers; minutes)
 test-slow: ## run the slow end-to-end tier (CI runs it too)
 	$(PY) -m pytest -m "slow and not integration"
 
-# Debian's packages; apt needs root. Skips what is installed, so it is safe to re-run.
-INTEGRATION_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) $(if $(shell command -v redis-server),,redis-server)
-setup-integration: ## install PostgreSQL and Redis (Debian packages, needs root) for the integration tier
-	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL and Redis are installed"; \
+# Debian's packages (apt needs root) and the npm Rollout schema checker. Skips what is
+# installed, so it is safe to re-run.
+INTEGRATION_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
+	$(if $(shell command -v redis-server),,redis-server) $(if $(shell command -v npm),,nodejs npm)
+setup-integration: ## install PostgreSQL, Redis (Debian, needs root) and the k8s schema checker (npm)
+	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL, Redis and npm are installed"; \
 	elif [ "$$(id -u)" != 0 ]; then echo "as root, install: $(INTEGRATION_PACKAGES) (sudo make setup-integration)"; exit 1; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		$(INTEGRATION_PACKAGES); fi
+	@test -d infra/k8s/check/node_modules/@kubernetes-models || \
+		npm ci --prefix infra/k8s/check --no-audit --no-fund --loglevel=error
+
+k8s: ## regenerate the cluster canary from serving/canary.yaml, then render every overlay (infra/k8s)
+	$(PY) -m infra.rollout
+	@for env in dev staging prod; do .venv/bin/kubectl kustomize infra/k8s/overlays/$$env >/dev/null && echo "overlays/$$env renders"; done
 
 test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect
 	$(PY) -m pytest -m integration
