@@ -119,3 +119,18 @@ def test_no_credentials_in_the_manifests() -> None:
         env_from = of_kind(rendered(environment), "Rollout")["spec"]["template"]["spec"]["containers"][0]["envFrom"]
         assert {"secretRef": {"name": "mlops-credentials"}} in env_from
     assert not list(Path(K8S).rglob("*secret*.yaml"))
+
+
+def test_cd_renders_an_environment_with_the_image_it_built() -> None:
+    done = subprocess.run(
+        ["make", "-s", "k8s-render", "K8S_ENV=prod", "IMAGE_TAG=0a1b2c3", "IMAGE_NAME=ghcr.io/acme/credit-service"],
+        cwd=K8S.parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    documents = [d for d in yaml.safe_load_all(done.stdout) if d]
+    container = of_kind(tuple(documents), "Rollout")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/acme/credit-service:0a1b2c3"
+    assert {d["metadata"]["namespace"] for d in documents} == {"mlops-prod"}
