@@ -222,9 +222,10 @@ class PrefectSettings(_Strict):
     api_url: str | None = None
     task_retries: int = Field(2, ge=0, le=10)
     task_retry_delay_seconds: float = Field(2.0, ge=0.0)
-    # Where the flow's tasks run: threads in the flow's process, or a Dask cluster
-    # (dask_address; null starts a local one with dask_workers processes).
-    task_runner: Literal["thread", "dask"] = "thread"
+    # Where the search scores its candidates: one after another in the flow's process
+    # (inline), or as Prefect tasks on a Dask cluster (dask_address; null starts a local
+    # one of dask_workers processes).
+    task_runner: Literal["inline", "dask"] = "inline"
     dask_address: str | None = None
     dask_workers: int = Field(2, ge=1, le=256)
 
