@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration k8s k8s-render deploy-k8s
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -90,6 +90,9 @@ deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=) to the current kubectl con
 
 test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect
 	$(PY) -m pytest -m integration
+
+team-stack: ## start the team profile's servers on loopback (no Docker) and print the exports; Ctrl-C stops them
+	$(PY) -m infra.loopback
 
 lint: ## format check, lint and type check
 	$(PY) -m ruff format --check .

@@ -291,3 +291,23 @@ def team_stack(folder: Path | None = None) -> Iterator[TeamStack]:
         stack.stop_all()
         if owned:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    """``python -m infra.loopback``: the stack until Ctrl-C, with the export lines to use it."""
+    import shlex
+    import sys
+
+    with team_stack() as stack:
+        print("# the team stack is up; in another shell, export these and use make pipeline / make serve:")
+        for key, value in stack.environment().items():
+            print(f"export {key}={shlex.quote(value)}")
+        print(f"# {', '.join(f'{s.name} (pid {s.pid})' for s in stack.servers)}; Ctrl-C stops them all", flush=True)
+        stop = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not as an exception
+        signal.sigwait(stop)
+    print("stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
