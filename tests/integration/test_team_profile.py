@@ -105,6 +105,29 @@ def test_train_and_serve_with_the_team_profile(
     assert not (state / "mlflow" / "mlflow.db").exists() and not (state / "feast" / "registry.db").exists()
     assert not (state / "feast" / "online_store.db").exists() and not any((state / "dvc-remote").iterdir())
 
+    # The team's way to run it: deployed to a work pool, picked up and run by a worker.
+    def run(*command: str, timeout: float = 120) -> None:
+        done = subprocess.run(
+            command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    run(sys.executable, "-m", "infra.workpool", "--pool", "team-pool", "--params", str(params))
+    run(prefect, "deployment", "run", "training-pipeline/team")
+    env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
+    run(prefect, "worker", "start", "--pool", "team-pool", "--run-once", timeout=900)
+    pooled = query(
+        team,
+        "prefect",
+        "SELECT r.state_type FROM flow_run r JOIN work_queue q ON q.id = r.work_queue_id "
+        "JOIN work_pool p ON p.id = q.work_pool_id WHERE p.name = 'team-pool'",
+    )
+    assert pooled == [("COMPLETED",)]
+    # A second training on the same data: its runs land in PostgreSQL too; the gate keeps the champion.
+    assert len(query(team, "mlflow", "SELECT run_uuid FROM runs")) == 2 * (1 + settings.training.search.budget)
+    assert query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases") == [("champion", 1)]
+
     # Serving, with the same environment: the champion from the MLflow server, features from Redis.
     for key, value in team.environment().items():
         monkeypatch.setenv(key, value)
