@@ -39,7 +39,8 @@ def test_the_team_profile_points_every_store_at_a_server(workspace: Path) -> Non
     assert config.registry.registry_type == "sql" and config.registry.path == TEAM_ENV["FEAST_REGISTRY_URL"]
     assert config.online_store.type == "redis"
     assert config.online_store.connection_string == TEAM_ENV["FEAST_REDIS_CONNECTION"]
-    assert tool_environment(settings)["MLOPS_PROFILE"] == "team"  # the service and the CLIs follow
+    tools = tool_environment(settings)  # what the service and the CLIs get
+    assert tools["MLOPS_PROFILE"] == "team" and tools["FEAST_FS_YAML_FILE_PATH"].endswith("feature_store.team.yaml")
 
 
 def test_the_profile_can_be_chosen_in_the_file_or_on_the_command_line(workspace: Path) -> None:

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 import redis
 
+from core.environment import tool_environment
 from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
 from infra.loopback import BUCKET, TeamStack
 from pipelines import registry
@@ -100,6 +101,18 @@ def test_train_and_serve_with_the_team_profile(
     host, port = env["FEAST_REDIS_CONNECTION"].split(",")[0].split(":")
     online = redis.Redis(host=host, port=int(port), password=team.redis_password)
     assert int(online.dbsize()) > 0
+    # The feast CLI, given the same environment (`make env`), reads that registry.
+    feast = str(Path(sys.executable).with_name("feast"))
+    listed = subprocess.run(
+        [feast, "--chdir", "features/feature_repo", "feature-services", "list"],
+        cwd=PROJECT_ROOT,
+        env={**env, **tool_environment(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0 and settings.features.service_name in listed.stdout, listed.stderr[-2000:]
     # Nothing of it landed in the local state folder.
     state = settings.state
     assert not (state / "mlflow" / "mlflow.db").exists() and not (state / "feast" / "registry.db").exists()
