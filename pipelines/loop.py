@@ -28,6 +28,10 @@ from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
 
 
+class NoChampion(RuntimeError):
+    """The loop cannot serve: no model has passed the gate yet."""
+
+
 @dataclass
 class WeekOfTraffic:
     week: int
@@ -77,6 +81,11 @@ def run_loop(
     settings = load_settings(params, overrides)
     report("== 1. train, gate and register")
     training = training_pipeline(params, overrides)
+    if registry.aliases(settings).get(registry.CHAMPION) is None:
+        raise NoChampion(
+            f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
+            "the rules and the MLflow run above say why"
+        )
     url = f"http://127.0.0.1:{free_port()}"
     log = settings.state / "serving" / "pipeline-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
