@@ -36,7 +36,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainedMo
     frame = pd.concat([generate_week(config, w) for w in range(1, HISTORY + 1)], ignore_index=True)
     columns = FeatureColumns.from_schema(settings.schema_)
     split = time_split(frame, settings.schema_, holdout_weeks=2)
-    trained = fit_and_score(split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training)
+    trained = fit_and_score(
+        split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training
+    )
     return settings, trained, scored(trained, split.holdout, settings)
 
 
