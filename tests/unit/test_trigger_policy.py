@@ -21,7 +21,7 @@ def report(*drifted: str, share: float | None = None, window: str = "w") -> Wind
 
 
 def policy(**trigger: object) -> MonitoringSettings:
-    return MonitoringSettings(trigger=TriggerSettings(**trigger))  # type: ignore[arg-type]
+    return MonitoringSettings(trigger=TriggerSettings.model_validate(trigger))
 
 
 def test_a_window_without_drift_resets_the_count() -> None:
