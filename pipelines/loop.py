@@ -20,6 +20,7 @@ from typing import Any
 
 from core.settings import Settings, load_settings
 from monitoring import simulator
+from monitoring.canary_quality import quality_probe
 from pipelines import ingest, registry
 from pipelines.flows import PipelineResult, training_pipeline
 from pipelines.monitor import MonitorResult, monitor
@@ -172,7 +173,13 @@ def canary_under_traffic(
     sender = threading.Thread(target=traffic, daemon=True)
     sender.start()
     try:
-        run = run_canary(settings, url, compressed(load_canary_config()), report=lambda line: report(f"   {line}"))
+        run = run_canary(
+            settings,
+            url,
+            compressed(load_canary_config()),
+            report=lambda line: report(f"   {line}"),
+            quality=quality_probe(settings),
+        )
     finally:
         stop.set()
         sender.join(timeout=60)
