@@ -8,17 +8,20 @@ PY := .venv/bin/python
 # It trusts the system's certificate store (a corporate proxy's root included) and
 # never downloads a Python of its own: 3.11 must be on the machine.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-# Command-line knobs: make pipeline SCENARIO=covariate_shift PARAMS=my-params.yaml
+# Command-line knobs: make pipeline DRIFT=concept_drift PARAMS=my-params.yaml
+# (DRIFT: the simulated traffic's scenario; SCENARIO: a scenario for the next ingested batch)
 SCENARIO ?=
+DRIFT ?=
 PARAMS ?=
-PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO))
+PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO)) \
+	$(if $(DRIFT),--set monitoring.simulation.scenario=$(DRIFT))
 # Where the UIs listen (loopback only).
 MLFLOW_PORT ?= 5000
 PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s
+.PHONY: help setup pipeline train monitor drift-demo monitor-ui reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,8 +33,22 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
 
-pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, register (SCENARIO=, PARAMS=)
+pipeline: ## the whole Level-3 loop: train, serve, traffic, drift, retrain, canary, promote (DRIFT=, PARAMS=)
+	$(PY) -m pipelines $(PIPELINE_ARGS) loop
+
+train: ## the training pipeline alone: ingest, validate, features, version, tune, gate, register (SCENARIO=)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
+
+monitor: ## judge new windows of the prediction log; retrain if the trigger policy fires
+	$(PY) -m pipelines $(PIPELINE_ARGS) monitor
+
+drift-demo: ## against `make serve`: normal then drifted traffic, the monitor after each week, canary on retrain
+	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) drift-demo --url http://127.0.0.1:$(SERVE_PORT)
+
+MONITOR_PORT ?= 8001
+monitor-ui: ## open the Evidently UI on http://127.0.0.1:8001 (MONITOR_PORT=): every window's reports
+	$(WITH_ENV) .venv/bin/evidently ui --workspace "$$MLOPS_STATE_DIR/monitoring/workspace" \
+		--host 127.0.0.1 --port $(MONITOR_PORT)
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
@@ -107,7 +124,7 @@ env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at
 	@$(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS))
 
 clean: ## remove all local state and generated data (.state/, and data/ but for its READMEs)
-	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
+	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/labels data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
 
 mlflow-ui: ## open the MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=)
 	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui \

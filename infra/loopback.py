@@ -299,7 +299,7 @@ def main() -> None:
     import sys
 
     with team_stack() as stack:
-        print("# the team stack is up; in another shell, export these and use make pipeline / make serve:")
+        print("# the team stack is up; in another shell, export these and use make train / make serve:")
         for key, value in stack.environment().items():
             print(f"export {key}={shlex.quote(value)}")
         print(f"# {', '.join(f'{s.name} (pid {s.pid})' for s in stack.servers)}; Ctrl-C stops them all", flush=True)

@@ -164,7 +164,9 @@ class Registration:
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(settings: Settings, versions: DataVersions, state: StoreState) -> TrainingOutcome:
+def train_task(
+    settings: Settings, versions: DataVersions, state: StoreState, trigger: dict[str, str] | None = None
+) -> TrainingOutcome:
     """Search the configured space (each candidate a nested run), refit the best, log it."""
     logger = get_run_logger()
     raw = ingest.load_raw(settings)
@@ -196,6 +198,7 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
         "feature_service_version": str(settings.features.service_version),
         "feature_views": ",".join(state.feature_views),
         "request_features": ",".join(engineering.request_feature_names(settings.features)),
+        **(trigger or {"trigger": "manual"}),
     }
     logged = tracking.log_training_run(
         settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
@@ -239,8 +242,14 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
 
 
 @flow(name="training-pipeline", log_prints=True)
-def training_pipeline(params: str | None = None, overrides: dict[str, Any] | None = None) -> PipelineResult:
-    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run."""
+def training_pipeline(
+    params: str | None = None, overrides: dict[str, Any] | None = None, trigger: dict[str, str] | None = None
+) -> PipelineResult:
+    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run.
+
+    ``trigger`` says why it runs when the monitor started it (monitoring/policy.py
+    ``Trigger.as_tags``); it is recorded on the training run.
+    """
     settings = load_settings(params, overrides)
     retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
 
@@ -256,7 +265,7 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
     state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    trained = train_task(settings, versions, state)
+    trained = train_task(settings, versions, state, trigger)
     registration = gate_task(settings, trained, versions)
     return PipelineResult(
         batches=verdicts,
