@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from core.settings import Settings, load_settings
 from features import engineering, store
 from features.validation import validate_batch, validate_feature_table
-from pipelines import ingest, promotion, tracking, training, tuning, versioning
+from pipelines import distributed, ingest, promotion, tracking, training, tuning, versioning
 
 
 class DataValidationError(RuntimeError):
@@ -182,7 +182,15 @@ def train_task(
         {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
     )
     started = time.perf_counter()
-    best, scored = tuning.search(frame, settings.schema_, columns, settings.training, constraints, on_candidate=report)
+    best, scored = tuning.search(
+        frame,
+        settings.schema_,
+        columns,
+        settings.training,
+        constraints,
+        on_candidate=report,
+        score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
+    )
     search_seconds = time.perf_counter() - started
     lineage = {
         "features_version": versions.features,
