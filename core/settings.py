@@ -213,6 +213,14 @@ class PrefectSettings(_Strict):
     task_retry_delay_seconds: float = Field(2.0, ge=0.0)
 
 
+class GovernanceSettings(_Strict):
+    """Where the policy is and how promotions are approved (the rules are in the policy file)."""
+
+    policy_file: Path | None = None  # None: governance/policy.yaml of this project
+    approval_mode: Literal["automatic", "manual"] = "automatic"
+    explain_top_k: int = Field(5, ge=1, le=100)  # features /explain returns per request
+
+
 class Settings(_Strict):
     """Everything the platform needs to know, rooted at the folder of its params file."""
 
@@ -227,6 +235,7 @@ class Settings(_Strict):
     gate: GateSettings
     mlflow: MlflowSettings = MlflowSettings()
     prefect: PrefectSettings = PrefectSettings()
+    governance: GovernanceSettings = GovernanceSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -299,6 +308,12 @@ class Settings(_Strict):
     @property
     def reports_dir(self) -> Path:
         return self.state / "reports"
+
+    @property
+    def policy_file(self) -> Path:
+        """The governance policy: the configured file, or the project's own."""
+        configured = self.governance.policy_file
+        return self._resolve(configured) if configured else PROJECT_ROOT / "governance" / "policy.yaml"
 
     @property
     def data_file(self) -> Path | None:

@@ -44,8 +44,10 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         f"\nMLflow run {result.run_id}",
     )
     reg = result.registration
-    if reg.version:
+    if reg.version and reg.alias:
         steps.add_row("gate", f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'")
+    elif reg.version:
+        steps.add_row("gate", f"{reg.verdict}\nversion {reg.version}: {reg.note}")
     else:
         steps.add_row("gate", f"{reg.verdict}\nnothing registered; the champion stays")
     console.print(steps)
