@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.settings import Settings
-from governance import audit, review
+from governance import approvals, audit, review
 from governance.policy import ComplianceReport, Stage
 from pipelines import gate, registry, tracking
 from pipelines.training import TrainedModel, evaluate
@@ -131,3 +131,32 @@ def give_role(settings: Settings, version: str, stage: Stage, *, actor: str, rea
     registry.set_alias(settings, stage, version)
     audit.record(settings, "promotion", actor=actor, version=version, reason=reason, details={"alias": stage})
     review.publish_card(settings, version)
+
+
+def approve(settings: Settings, version: str, *, approver: str, reason: str) -> str:
+    """Record an approval; complete the promotion that waited for it, if any. Says what happened."""
+    approvals.decide(settings, version, "approval", approver=approver, reason=reason)
+    waiting = approvals.waiting_stages(settings, version)
+    if "champion" in waiting:
+        from serving.controller import promote
+
+        old = promote(settings, version, actor=approver, reason=f"approved: {reason}")
+        return f"v{version} approved and promoted to champion (previous: {f'v{old}' if old else 'none'})"
+    if "challenger" in waiting:
+        report = review.check(settings, version, "challenger", actor=approver)
+        if not report.passed:
+            return f"v{version} approved, but the challenger policy still refuses it: {report.summary()}"
+        give_role(settings, version, "challenger", actor=approver, reason=f"approved: {reason}")
+        return f"v{version} approved and registered as challenger"
+    return f"v{version} approved (recorded; nothing was waiting for it)"
+
+
+def reject(settings: Settings, version: str, *, approver: str, reason: str) -> str:
+    """Record a rejection; a challenger is retired (rolled back). The policy refuses a rejected version from now on."""
+    approvals.decide(settings, version, "rejection", approver=approver, reason=reason)
+    if registry.aliases(settings).get(registry.CHALLENGER) == version:
+        from serving.controller import rollback
+
+        rollback(settings, version, f"rejected by {approver}: {reason}", actor=approver)
+        return f"v{version} rejected and retired as challenger; the champion serves"
+    return f"v{version} rejected (recorded; the policy refuses it from now on)"
