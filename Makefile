@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features approve reject audit model-card
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,21 @@ pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
 	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reproduce --version $(VERSION)
+
+approve: ## approve VERSION=n (APPROVER=, REASON=); completes a promotion that waited for it
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make approve VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) approve --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+reject: ## reject VERSION=n (APPROVER=, REASON=); a challenger is retired
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make reject VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reject --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+audit: ## verify the audit trail's hash chain and print its history (fails if broken)
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) audit
+
+model-card: ## (re)write the model card of VERSION=n (Markdown and HTML under .state/governance/)
+	@test -n "$(VERSION)" || { echo "usage: make model-card VERSION=<registry version>"; exit 2; }
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) model-card --version "$(VERSION)"
 
 SERVE_PORT ?= 3000
 serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERVE_PORT=)

@@ -119,7 +119,7 @@ class LocalExplainer:
     """Per-prediction contributions for one fitted pipeline (preprocess + classifier)."""
 
     def __init__(self, model: Any, columns: FeatureColumns) -> None:
-        self.columns = columns
+        self.model, self.columns = model, columns
         self.preprocess = model.named_steps["preprocess"]
         self.classifier = model.named_steps["classifier"]
         self.sources, self.baselines = _source_of_outputs(self.preprocess)
