@@ -80,6 +80,16 @@ def read_artifact(settings: Settings, record: VersionRecord, name: str) -> str |
         return Path(local).read_text()
 
 
+def read_run_json(settings: Settings, record: VersionRecord, path: str) -> Any:
+    """A JSON artifact anywhere in the version's run (the gate's verdict sits at its root), or None."""
+    registry = client(settings)
+    folder, _, _ = path.rpartition("/")
+    if path not in {a.path for a in registry.list_artifacts(record.run_id, folder or None)}:
+        return None
+    with tempfile.TemporaryDirectory() as local:
+        return json.loads(Path(registry.download_artifacts(record.run_id, path, local)).read_text())
+
+
 def read_json(settings: Settings, record: VersionRecord, name: str) -> Any:
     text = read_artifact(settings, record, name)
     return None if text is None else json.loads(text)

@@ -18,7 +18,7 @@ from typing import Any
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
-from governance.evidence import VersionRecord, read_artifact, read_json, version_dir
+from governance.evidence import VersionRecord, read_artifact, read_json, read_run_json, version_dir
 from governance.policy import Policy
 
 METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error", "default_rate")
@@ -187,7 +187,7 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
             "",
             f"Model: `{record.source}`. Reproduce: `make reproduce VERSION={record.version}`.",
         ],
-        "Verdicts": _verdicts(read_json(settings, record, "gate_verdict.json"), reports),
+        "Verdicts": _verdicts(read_run_json(settings, record, "gate_verdict.json"), reports),
         "Approvals": _history(settings, record.version),
         "Limitations": [facts.limitations],
     }

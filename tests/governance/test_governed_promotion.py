@@ -82,7 +82,7 @@ def test_a_model_reading_the_sensitive_attribute_is_refused(shared: Settings, fr
     assert tags["policy_champion"] == "refused" and tags["policy_champion_failed"] == "features.no_protected"
 
 
-CASES = {
+CASES: dict[str, dict[str, Any]] = {
     "fairness.demographic_parity_difference": {
         "fairness": {"demographic_parity_difference": 0.0001, "equalized_odds_difference": None}
     },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_a_rejection_is_not_a_wait() -> None:
     assert not report.passed and not report.only_waiting_for_approval
 
 
-def test_a_bad_policy_fails_naming_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_policy_fails_naming_the_key(tmp_path: Path) -> None:
     broken = tmp_path / "policy.yaml"
     broken.write_text("version: x\nowner: y\nstages: {champion: {fairness: {demographic_parity_difference: 2}}}\n")
     with pytest.raises(ValueError, match=r"stages\.champion\.fairness\.demographic_parity_difference"):
