@@ -20,6 +20,8 @@ def where_to_look(settings: Settings) -> Table:
     table.add_row("data validation (Data Docs)", "make data-docs")
     table.add_row("data versions (DVC)", "dvc status; dvc data status")
     table.add_row("feature store (Feast)", "make feast-ls")
+    table.add_row("model cards, compliance reports", f"{settings.state / 'governance' / 'versions'}/v<n>/")
+    table.add_row("audit trail (verified)", "make audit")
     table.add_row("state folder", str(settings.state))
     return table
 
