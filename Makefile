@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features approve reject audit model-card
+.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,9 @@ feast-ls: ## list the feature store's entities, feature views and feature servic
 
 bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
 	$(PY) -m features.benchmark
+
+bench-governance: ## benchmark governance: cost per registration and per explained row, against baselines
+	$(WITH_ENV) $(PY) -m governance.benchmark
 
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m serving.benchmark
