@@ -57,7 +57,9 @@ def main() -> int:
     from pipelines.training import fit_and_score, time_split
 
     console = Console()
-    table = Table(title="Governance costs (median; ratio to the same-run baseline)")
+    table = Table(
+        title="Governance costs (registration: one each; one row: median of 200; ratio to the same-run baseline)"
+    )
     for column in ("what", "model", "baseline", "with governance", "ratio"):
         table.add_column(column, justify="left" if column in ("what", "model") else "right")
     with tempfile.TemporaryDirectory(prefix="bench-governance-") as folder:

@@ -118,3 +118,20 @@ def test_concurrent_writers_keep_the_chain_whole(workspace: Path) -> None:
     check = audit.verify(load_settings(params, environ={}))
     assert check.ok, check.problems
     assert len(check.entries) == 60
+
+
+def test_make_audit_prints_the_history_and_fails_on_a_broken_chain(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from governance.cli import main
+
+    settings = load_settings(workspace / "params.yaml", environ={})
+    _fill(settings, 3)
+    params = ["--params", str(workspace / "params.yaml"), "audit"]
+    assert main(params) == 0
+    shown = capsys.readouterr().out
+    assert "verified: 3 entries" in shown and "entry 2" in shown
+    lines = _lines(settings)
+    _write(settings, [lines[0], lines[2]])
+    assert main(params) == 1
+    assert "line 2:" in capsys.readouterr().err
