@@ -155,3 +155,25 @@ def test_manual_mode_holds_the_first_champion_until_approved(workspace: Path, fr
     card = evidence.read_artifact(settings, evidence.version_record(settings, "1"), "model_card.md") or ""
     assert "| approval | risk-officer | card and fairness reviewed |" in card
     assert "| promotion | risk-officer | approved: card and fairness reviewed |" in card
+
+
+def test_a_rejected_challenger_is_retired_and_never_promoted(settings: Settings, frame: pd.DataFrame) -> None:
+    from serving.controller import PromotionRefused, promote
+
+    full = FeatureColumns.from_schema(settings.schema_)
+    weak = FeatureColumns(tuple(c for c in full.numeric if c != "num_late_payments_12m"), full.categorical)
+    first, _ = submit(settings, frame, train(settings, frame, weak))
+    second, _ = submit(settings, frame, train(settings, frame, full))
+    assert (first.alias, second.alias, second.version) == ("champion", "challenger", "2")
+
+    said = promotion.reject(settings, "2", approver="risk-officer", reason="explanations do not hold up")
+    assert "retired" in said and registry.aliases(settings) == {"champion": "1"}
+    tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, "2").tags
+    assert tags["canary"] == "rejected" and tags["approval"] == "rejected" and tags["approval_by"] == "risk-officer"
+    with pytest.raises(PromotionRefused, match=r"approval \(rejected by risk-officer: explanations do not hold up\)"):
+        promote(settings, "2")  # automatic mode too: a recorded rejection blocks
+    assert registry.aliases(settings) == {"champion": "1"}
+    events = [(e.event, e.actor) for e in audit.history(settings) if e.version == "2"]
+    assert ("rejection", "risk-officer") in events and ("rollback", "risk-officer") in events
+    assert events[-1][0] == "policy_verdict"  # the refused promotion, recorded
+    assert audit.verify(settings).ok
