@@ -121,7 +121,9 @@ def rollback(settings: Settings, version: str, reason: str, *, actor: str = ACTO
 def hold_for_approval(settings: Settings, version: str, report: ComplianceReport) -> None:
     """Manual approval mode: the challenger passed the canary; the champion answers everyone until someone decides."""
     write_state(state_path(settings), CanaryState(note=f"v{version} passed the canary; waits for approval"))
-    _registry(settings).set_model_version_tag(settings.mlflow.registered_model, version, "canary", AWAITING)
+    registry, name = _registry(settings), settings.mlflow.registered_model
+    registry.set_model_version_tag(name, version, "canary", AWAITING)
+    registry.set_model_version_tag(name, version, "canary_reason", report.summary()[:5000])
 
 
 def _finish(settings: Settings, version: str, run: CanaryRun, note: Callable[[str], None]) -> CanaryRun:

@@ -87,6 +87,7 @@ class ServingRuntime:
         self.champion = load_alias(settings, CHAMPION)
         self.challenger: LoadedModel | None = None
         self._explainers: dict[str, Any] = {}  # version -> LocalExplainer, built on first /explain
+        self._explainers_lock = threading.Lock()  # not the models' lock: building one may import shap (2 s)
         self.refresh()
         self._stop = threading.Event()
         if watch:
@@ -189,7 +190,7 @@ class ServingRuntime:
     def _explainer(self, model: LoadedModel) -> Any:
         from governance.explain import LocalExplainer
 
-        with self._lock:
+        with self._explainers_lock:
             explainer = self._explainers.get(model.version)
             if explainer is None or explainer.model is not model.model:
                 explainer = self._explainers[model.version] = LocalExplainer(model.model, model.columns)
