@@ -88,9 +88,14 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "metric.minimum.roc_auc": {"minimums": {"roc_auc": 0.99}},
 }
+# Every rule failing alone is covered without a registry in test_policy.py; here, on a real
+# one, fairness runs in the fast tier and the other refusals in the slow tier (seconds each).
+SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("rule", sorted(CASES))
+@pytest.mark.parametrize(
+    "rule", [pytest.param(rule, marks=[SLOW] if not rule.startswith("fairness") else []) for rule in sorted(CASES)]
+)
 def test_a_policy_rule_failing_alone_blocks_the_promotion(
     rule: str, shared: Settings, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -100,6 +105,7 @@ def test_a_policy_rule_failing_alone_blocks_the_promotion(
     assert rule in decision.note and "champion" not in registry.aliases(settings)
 
 
+@SLOW
 @pytest.mark.parametrize("missing", ["features_version", "data_validation"])
 def test_incomplete_lineage_or_unvalidated_data_blocks_the_promotion(
     missing: str, shared: Settings, frame: pd.DataFrame
