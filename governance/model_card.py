@@ -66,7 +66,7 @@ def _training_data(record: VersionRecord) -> list[str]:
         ["holdout rows", int(record.metrics.get("holdout_rows", 0))],
         ["data validation", lineage.get("data_validation", "not recorded")],
     ]
-    return _table(["", ""], rows)
+    return _table(["what", "value"], rows)
 
 
 def _features(record: VersionRecord, settings: Settings) -> list[str]:
@@ -183,7 +183,7 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
         "Fairness": _fairness(read_json(settings, record, "fairness.json"), policy),
         "Explanation": _explanation(importance),
         "Lineage": [
-            *_table(["", ""], [[key, lineage.get(key, "not recorded")] for key in LINEAGE]),
+            *_table(["key", "value"], [[key, lineage.get(key, "not recorded")] for key in LINEAGE]),
             "",
             f"Model: `{record.source}`. Reproduce: `make reproduce VERSION={record.version}`.",
         ],

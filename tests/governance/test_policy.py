@@ -97,3 +97,14 @@ def test_a_bad_policy_fails_naming_the_key(tmp_path: Path) -> None:
 
 def test_the_shipped_policy_is_valid() -> None:
     assert isinstance(POLICY, Policy) and set(POLICY.stages) == {"challenger", "champion"}
+
+
+def test_governance_settings_are_validated_and_name_the_key(workspace: Path) -> None:
+    from core.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"governance\.approval_mode"):
+        load_settings(workspace / "params.yaml", {"governance.approval_mode": "sometimes"}, environ={})
+    custom = load_settings(workspace / "params.yaml", {"governance.policy_file": "rules/policy.yaml"}, environ={})
+    assert custom.policy_file == workspace / "rules" / "policy.yaml"  # relative to the params file
+    with pytest.raises(ValueError, match="governance policy not found"):
+        load_policy(custom.policy_file)
