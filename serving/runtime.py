@@ -193,7 +193,11 @@ class ServingRuntime:
         with self._explainers_lock:
             explainer = self._explainers.get(model.version)
             if explainer is None or explainer.model is not model.model:
-                explainer = self._explainers[model.version] = LocalExplainer(model.model, model.columns)
+                explainer = LocalExplainer(model.model, model.columns)
+                # Keep only what may still be asked for: this model and the pair being served.
+                serving = {m.version for m in (self.champion, self.challenger) if m is not None}
+                self._explainers = {v: e for v, e in self._explainers.items() if v in serving}
+                self._explainers[model.version] = explainer
             return explainer
 
     def explain(self, application: LoanApplication, top_k: int) -> Explanation:
@@ -207,7 +211,13 @@ class ServingRuntime:
         frame = self.features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
         variant: Variant = route(application.customer_id, state) if challenger else "champion"
         model = challenger if variant == "challenger" and challenger else champion
-        explained = self._explainer(model).explain(frame)
+        try:
+            explained = self._explainer(model).explain(frame)
+        except Exception:  # as in answer(): a failing challenger is replaced by the champion
+            if model is champion:
+                raise
+            variant, model = "champion", champion
+            explained = self._explainer(model).explain(frame)
         top = explained.top(top_k)
         return Explanation(
             request_id=application.request_id or uuid.uuid4().hex,

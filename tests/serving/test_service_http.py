@@ -140,10 +140,12 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(served: tuple[Serv
     try:
         set_canary(server, CanaryState(challenger_version=broken, weight=100))
         answers = [post(server, r) for r in requests]
+        explained = httpx.post(server.url + "/explain", json=requests[0], timeout=30)
     finally:
         set_canary(server, CanaryState())
     assert all(a.status_code == 200 for a in answers)
     assert {a.json()["variant"] for a in answers} == {"champion"}
+    assert explained.status_code == 200 and explained.json()["variant"] == "champion"  # explained by who answered
     assert (
         'credit_errors_total{kind="challenger_fallback",variant="challenger"}'
         in httpx.get(server.url + "/metrics").text
