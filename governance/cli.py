@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    apply_tool_environment(settings)
-    if args.command == "audit":
+    if args.command == "audit":  # plain files: no tool needs its environment
         return audit_command(args.params)
+    apply_tool_environment(settings)
     from governance import review
     from governance.evidence import version_dir
 
