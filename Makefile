@@ -21,7 +21,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s
+.PHONY: help setup pipeline train monitor drift-demo monitor-ui reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,21 @@ monitor-ui: ## open the Evidently UI on http://127.0.0.1:8001 (MONITOR_PORT=): e
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
 	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reproduce --version $(VERSION)
+
+approve: ## approve VERSION=n (APPROVER=, REASON=); completes a promotion that waited for it
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make approve VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) approve --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+reject: ## reject VERSION=n (APPROVER=, REASON=); a challenger is retired
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make reject VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reject --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+audit: ## verify the audit trail's hash chain and print its history (fails if broken)
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) audit
+
+model-card: ## (re)write the model card of VERSION=n (Markdown and HTML under .state/governance/)
+	@test -n "$(VERSION)" || { echo "usage: make model-card VERSION=<registry version>"; exit 2; }
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) model-card --version "$(VERSION)"
 
 SERVE_PORT ?= 3000
 serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERVE_PORT=)
@@ -143,6 +158,13 @@ feast-ls: ## list the feature store's entities, feature views and feature servic
 
 bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
 	$(PY) -m features.benchmark
+
+bench-monitoring: ## time one window's drift report against the same tests by hand, after make pipeline
+	$(WITH_ENV) $(PY) -m monitoring.benchmark
+
+.PHONY: bench-monitoring
+bench-governance: ## benchmark governance: cost per registration and per explained row, against baselines
+	$(WITH_ENV) $(PY) -m governance.benchmark
 
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m serving.benchmark

@@ -300,6 +300,14 @@ class MonitoringSettings(_Strict):
         return self
 
 
+class GovernanceSettings(_Strict):
+    """Where the policy is and how promotions are approved (the rules are in the policy file)."""
+
+    policy_file: Path | None = None  # None: governance/policy.yaml of this project
+    approval_mode: Literal["automatic", "manual"] = "automatic"
+    explain_top_k: int = Field(5, ge=1, le=100)  # features /explain returns per request
+
+
 class Settings(_Strict):
     """Everything the platform needs to know, rooted at the folder of its params file."""
 
@@ -317,6 +325,7 @@ class Settings(_Strict):
     prefect: PrefectSettings = PrefectSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dvc: DvcSettings = DvcSettings()
+    governance: GovernanceSettings = GovernanceSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -404,6 +413,12 @@ class Settings(_Strict):
     def monitoring_dir(self) -> Path:
         """Drift reports, the monitor's state and the Evidently workspace."""
         return self.state / "monitoring"
+
+    @property
+    def policy_file(self) -> Path:
+        """The governance policy: the configured file, or the project's own."""
+        configured = self.governance.policy_file
+        return self._resolve(configured) if configured else PROJECT_ROOT / "governance" / "policy.yaml"
 
     @property
     def data_file(self) -> Path | None:

@@ -161,6 +161,7 @@ class Registration:
     passed: bool
     version: str | None
     alias: str | None
+    note: str = ""  # what became of it: the role it took, or why it has none (gate, policy, approval)
 
 
 @task(name="train", cache_policy=NO_CACHE)
@@ -224,12 +225,20 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
         "features_version": versions.features,
         "feature_service": settings.features.service_name,
         "feature_views": store.HISTORY_VIEW,
+        # The flow stops before training when any batch or the feature table fails its
+        # contract, and raw/ holds accepted batches only: reaching here means it passed.
+        "data_validation": "passed",
     }
     decision = promotion.gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
     for rule in decision.verdict.rules:
         (logger.info if rule.passed else logger.warning)("%s", rule)
-    if decision.version:
+    if decision.compliance is not None:
+        for result in decision.compliance.rules:
+            (logger.info if result.passed else logger.warning)("policy %s", result)
+    if decision.alias:
         logger.info("gate %s: registered version %s as %s", decision.summary, decision.version, decision.alias)
+    elif decision.version:
+        logger.warning("version %s: %s", decision.version, decision.note)
     else:
         logger.warning("gate %s; %s", decision.summary, decision.note)
     return Registration(
@@ -238,6 +247,7 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
         decision.verdict.passed,
         decision.version,
         decision.alias,
+        decision.note,
     )
 
 

@@ -17,6 +17,8 @@ from core.settings import DEFAULT_PARAMS, ENV_OVERRIDES, PARAMS_VARIABLE, Settin
 
 # Small but realistic: enough rows for the label-rate bounds and a two-class holdout.
 SMALL_DATA = {"history_weeks": 5, "applications_per_week": 400, "customers": 800}
+# Small weeks: two of them make a holdout large enough for the calibration rule to be fair.
+SMALL_TRAINING = {"holdout_weeks": 2}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +78,18 @@ def write_params(folder: Path, **sections: dict[str, Any]) -> Path:
     return path
 
 
+def write_policy(folder: Path, **stage_rules: Any) -> Path:
+    """Copy governance/policy.yaml into ``folder``, with ``stage_rules`` merged over both stages' rules."""
+    from core.settings import PROJECT_ROOT
+
+    tree = yaml.safe_load((PROJECT_ROOT / "governance" / "policy.yaml").read_text())
+    for rules in tree["stages"].values():
+        rules.update(stage_rules)
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
 # Timing rules are measured, so noisy on a busy machine; tests of other things give them room.
 ROOMY_GATE = {"latency_budget_ms": 10_000.0}
 
@@ -83,7 +97,7 @@ ROOMY_GATE = {"latency_budget_ms": 10_000.0}
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A project workspace with a small-data params.yaml and nothing else."""
-    write_params(tmp_path, data=SMALL_DATA, gate=ROOMY_GATE)
+    write_params(tmp_path, data=SMALL_DATA, training=SMALL_TRAINING, gate=ROOMY_GATE)
     return tmp_path
 
 

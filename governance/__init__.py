@@ -1,0 +1,1 @@
+"""Governance: policy as code, fairness, explanations, model cards, approvals, the audit trail."""
