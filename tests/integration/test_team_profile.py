@@ -25,13 +25,14 @@ import redis
 
 from core.environment import tool_environment
 from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
+from features import store
 from infra.loopback import BUCKET, TeamStack
 from pipelines import registry
 from pipelines.ingest import load_raw
 from serving import controller
 from serving.prediction_log import read
 from serving.schema import applications_from
-from tests.serving.conftest import Server
+from tests.serving.conftest import Server, register_model
 
 pytestmark = pytest.mark.integration
 
@@ -161,10 +162,9 @@ def test_train_and_serve_with_the_team_profile(
         assert list(read(settings.data_dir / "predictions"))[-1]["features"]["applications_90d"] == 0
 
         # A promotion moves the aliases in PostgreSQL, and the running service follows.
-        version = registry.client(settings).get_model_version(settings.mlflow.registered_model, "1")
-        challenger = registry.register(
-            settings, version.source, version.run_id, {"purpose": "integration"}, "challenger"
-        )
+        # The challenger carries what the governance policy asks of a champion, as a trained one does.
+        frame = store.training_frame(store.open_store(settings), settings, raw)
+        challenger = register_model(settings, frame, registry.CHALLENGER, governed=True)
         assert controller.promote(settings, challenger) == "1"
         assert sorted(query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases")) == [
             ("champion", int(challenger)),
