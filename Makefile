@@ -8,10 +8,12 @@ PY := .venv/bin/python
 # It trusts the system's certificate store (a corporate proxy's root included) and
 # never downloads a Python of its own: 3.11 must be on the machine.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-# Command-line knobs: make pipeline SCENARIO=covariate_shift PARAMS=my-params.yaml
+# Command-line knobs: make pipeline SCENARIO=covariate_shift PARAMS=my-params.yaml LEVEL=1
 SCENARIO ?=
 PARAMS ?=
-PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO))
+LEVEL ?=
+PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO)) \
+	$(if $(LEVEL),--set level=$(LEVEL))
 # Where the UIs listen (loopback only).
 MLFLOW_PORT ?= 5000
 PREFECT_PORT ?= 4200
@@ -30,7 +32,7 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
 
-pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, register (SCENARIO=, PARAMS=)
+pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, register (SCENARIO=, PARAMS=, LEVEL=0..3)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics

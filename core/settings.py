@@ -32,6 +32,8 @@ ENV_OVERRIDES: dict[str, str] = {
 }
 
 Scenario = Literal["none", "covariate_shift", "concept_drift", "quality_incident"]
+# The maturity level the pipeline runs at (docs/workshop/): 0 a plain script ... 3 the full platform.
+MaturityLevel = Literal[0, 1, 2, 3]
 ModelFamily = Literal["logistic_regression", "gradient_boosting"]
 
 
@@ -218,6 +220,7 @@ class Settings(_Strict):
 
     root: Path
     params_file: Path
+    level: MaturityLevel = 3
     state_dir: Path = Path(".state")
     data: DataSettings
     schema_: Schema = Field(alias="schema")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.environment import apply_tool_environment
-from core.settings import SettingsError, load_settings, parse_overrides
+from core.settings import Settings, SettingsError, load_settings, parse_overrides
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         help="override one setting, e.g. --set data.scenario=covariate_shift (repeatable)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="the training pipeline: ingest, validate, features, version, train, gate")
+    commands.add_parser(
+        "run", help="the training pipeline at the configured maturity level (--set level=0|1|2|3; default 3)"
+    )
     again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
     again.add_argument("--version", required=True, help="registry version number")
     return parser
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(reproduction))
         return 0 if reproduction.matches else 1
 
+    if settings.level < 2:
+        return run_plain_level(settings)
+
     from pipelines.flows import DataValidationError, training_pipeline
     from pipelines.summary import print_failure, print_summary
 
@@ -60,6 +65,25 @@ def main(argv: list[str] | None = None) -> int:
         print_failure(settings, str(exc))
         return 1
     print_summary(settings, result, time.perf_counter() - started)
+    return 0
+
+
+def run_plain_level(settings: Settings) -> int:
+    """Levels 0 and 1: a script, no flow (see pipelines/levels.py)."""
+    from pipelines import level0, level1
+    from pipelines.summary import print_level, print_plain_run
+
+    started = time.perf_counter()
+    if settings.level == 0:
+        plain = level0.run(settings)
+        title = f"Level 0 script finished in {time.perf_counter() - started:.0f} s"
+        print_plain_run(title, plain.family, plain.metrics, [("model file", str(plain.model_path))])
+    else:
+        tracked = level1.run(settings)
+        title = f"Level 1 run finished in {time.perf_counter() - started:.0f} s"
+        where = [("MLflow run", tracked.run_id), ("logged model", tracked.model_uri), ("UI", "make mlflow-ui")]
+        print_plain_run(title, tracked.family, tracked.metrics, where)
+    print_level(settings.level)
     return 0
 
 

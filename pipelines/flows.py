@@ -6,6 +6,10 @@
                  |               |                                                            |
                  v               v                                                            v
         batch quarantined   table quarantined  (either stops the run before training)   rejected: registered nowhere
+
+At ``level: 2`` (the maturity ladder, pipelines/levels.py) the feature-store step is
+skipped: training joins the engineered table directly, and the search tunes the
+hand-picked family only; a drift alert follows the gate. ``level: 3`` runs it all.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from core.settings import Settings, load_settings
+from core.settings import Settings, TrainingSettings, load_settings
 from features import engineering, store
 from features.validation import validate_batch, validate_feature_table
 from pipelines import ingest, promotion, tracking, training, tuning, versioning
@@ -59,6 +63,7 @@ class StoreState:
 
 @dataclass
 class PipelineResult:
+    level: int
     batches: list[BatchVerdict]
     feature_table: FeatureTables
     data_version: str
@@ -163,12 +168,32 @@ class Registration:
     alias: str | None
 
 
+def searched(settings: Settings) -> TrainingSettings:
+    """Level 3 selects across every configured family; Level 2 tunes the hand-picked one."""
+    if settings.level >= 3:
+        return settings.training
+    search = settings.training.search
+    family = settings.training.model
+    if family not in search.space:
+        raise ValueError(f"training.model {family!r} has no search space under training.search.space")
+    narrowed = search.model_copy(update={"space": {family: search.space[family]}})
+    return settings.training.model_copy(update={"search": narrowed})
+
+
+def training_data(settings: Settings, raw: pd.DataFrame, state: StoreState | None) -> pd.DataFrame:
+    """Training rows with their history features: from Feast (Level 3) or the engineered table."""
+    if state is not None:
+        return store.training_frame(store.open_store(settings), settings, raw)
+    table = pd.read_parquet(store.history_table_path(settings))
+    return engineering.join_history(raw, table, settings.schema_, settings.features)
+
+
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(settings: Settings, versions: DataVersions, state: StoreState) -> TrainingOutcome:
+def train_task(settings: Settings, versions: DataVersions, state: StoreState | None) -> TrainingOutcome:
     """Search the configured space (each candidate a nested run), refit the best, log it."""
     logger = get_run_logger()
     raw = ingest.load_raw(settings)
-    frame = store.training_frame(store.open_store(settings), settings, raw)
+    frame = training_data(settings, raw, state)
     columns = store.model_feature_columns(settings)
     metric = settings.training.search.primary_metric
 
@@ -180,15 +205,24 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
         {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
     )
     started = time.perf_counter()
-    best, scored = tuning.search(frame, settings.schema_, columns, settings.training, constraints, on_candidate=report)
+    best, scored = tuning.search(frame, settings.schema_, columns, searched(settings), constraints, on_candidate=report)
     search_seconds = time.perf_counter() - started
     lineage = {
+        "maturity_level": str(settings.level),
         "features_version": versions.features,
-        "feature_service": state.service,
-        "feature_service_version": str(settings.features.service_version),
-        "feature_views": ",".join(state.feature_views),
         "request_features": ",".join(engineering.request_feature_names(settings.features)),
     }
+    if state is not None:
+        lineage |= {
+            "feature_service": state.service,
+            "feature_service_version": str(settings.features.service_version),
+            "feature_views": ",".join(state.feature_views),
+        }
+    # The run's description in the MLflow UI: what was trained, on what, at which level.
+    lineage["mlflow.note.content"] = (
+        f"Level {settings.level} training-pipeline run: best of {len(scored)} candidates, {best.family}; "
+        f"data {versions.raw}, features {versions.features}."
+    )
     logged = tracking.log_training_run(
         settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
     )
@@ -208,12 +242,9 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState) ->
 def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersions) -> Registration:
     """Judge the candidate against the champion; register it only if every rule passes."""
     logger = get_run_logger()
-    lineage = {
-        "data_version": versions.raw,
-        "features_version": versions.features,
-        "feature_service": settings.features.service_name,
-        "feature_views": store.HISTORY_VIEW,
-    }
+    lineage = {"data_version": versions.raw, "features_version": versions.features}
+    if settings.level >= 3:
+        lineage |= {"feature_service": settings.features.service_name, "feature_views": store.HISTORY_VIEW}
     decision = promotion.gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
     for rule in decision.verdict.rules:
         (logger.info if rule.passed else logger.warning)("%s", rule)
@@ -247,15 +278,18 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
         raise DataValidationError(
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
-    state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    state = None
+    if settings.level >= 3:
+        state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     trained = train_task(settings, versions, state)
     registration = gate_task(settings, trained, versions)
     return PipelineResult(
+        level=settings.level,
         batches=verdicts,
         feature_table=tables,
         data_version=versions.raw,
         features_version=versions.features,
-        feature_service=state.service,
+        feature_service=state.service if state else "",
         run_id=trained.run_id,
         model_uri=trained.model_uri,
         metrics=trained.trained.metrics,
