@@ -20,7 +20,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,10 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 
 pipeline: ## run the pipeline: ingest, validate, features, version, tune, gate, register (SCENARIO=, PARAMS=, LEVEL=0..3)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
+
+REPO ?=
+assess: ## score a repository against the maturity model: table, Markdown and chart (REPO=path, default this project)
+	$(PY) -m governance.maturity assess $(if $(REPO),--repo $(REPO))
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }

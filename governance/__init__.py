@@ -1,0 +1,1 @@
+"""Governance: policy, model cards, audit trail, and the maturity assessment (maturity/)."""
