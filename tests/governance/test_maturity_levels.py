@@ -1,0 +1,85 @@
+"""Climb the ladder in a copy of the project: after a run at Level N, the assessment scores N.
+
+Each run happens in a temporary copy (code, configuration, CI, a fresh git history,
+small data); the assessment then inspects that copy's files and live state.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from core.settings import load_settings
+from governance.maturity.model import COMPONENTS
+from governance.maturity.scoring import Assessment, assess
+from pipelines import level0, level1
+from pipelines.flows import training_pipeline
+
+
+def scores(assessment: Assessment) -> dict[str, int]:
+    return {c.component: c.score for c in assessment.components}
+
+
+def failing(assessment: Assessment, level: int) -> dict[str, list[str]]:
+    """What stops each component at ``level``: printed when an assertion fails."""
+    return {
+        c.component: [f"{e.probe}: {e.detail}" for e in c.evidence[level] if not e.ok] for c in assessment.components
+    }
+
+
+def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "params.yaml", overrides={"level": 0}, environ={})
+    plain = level0.run(settings)
+    model = pickle.loads(plain.model_path.read_bytes())  # noqa: S301  (the file this test just wrote)
+    assert hasattr(model, "predict_proba") and plain.metrics["roc_auc"] > 0.7
+    assert not (project_copy / "data" / "raw").exists()  # Level 0 stores no data
+
+    at_zero = assess(project_copy)
+    assert at_zero.live and scores(at_zero) == dict.fromkeys(COMPONENTS, 0), failing(at_zero, 1)
+    # The state folder exists, so the project's configuration alone no longer counts.
+    dvc = next(e for e in at_zero.components[0].evidence[2] if e.probe == "dvc_in_sync")
+    assert dvc.status == "fail"
+
+    tracked = level1.run(load_settings(project_copy / "params.yaml", overrides={"level": 1}, environ={}))
+    run = mlflow.MlflowClient(settings.tracking_uri).get_run(tracked.run_id)
+    assert run.data.tags["maturity_level"] == "1" and run.data.tags["data_version"].startswith("sha256:")
+    assert run.data.metrics["roc_auc"] == pytest.approx(plain.metrics["roc_auc"])
+
+    at_one = assess(project_copy)
+    assert scores(at_one) == dict.fromkeys(COMPONENTS, 1), failing(at_one, 2)
+    evidence = {e.probe: e for c in at_one.components for e in c.evidence[1]}
+    assert tracked.run_id[:8] in evidence["tracked_runs"].detail
+    assert evidence["logged_model"].detail.startswith("1 logged model")
+
+
+@pytest.mark.slow
+def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> None:
+    params = str(project_copy / "params.yaml")
+    result = training_pipeline(params=params, overrides={"level": 2})
+    assert result.level == 2 and result.feature_service == ""
+    assert result.registration.alias == "champion"
+    settings = load_settings(params, environ={})
+    assert not settings.feast_dir.exists()  # no feature store below Level 3
+
+    at_two = assess(project_copy)
+    assert scores(at_two) == dict.fromkeys(COMPONENTS, 2), failing(at_two, 3)
+    model_development = {e.probe: e for e in at_two.components[1].evidence[3]}
+    assert "1 model family" in model_development["model_selection"].detail  # Level 2 tunes one family
+
+    shutil.rmtree(project_copy / ".dvc")
+    assert assess(project_copy).score("data_management") < 2
+
+
+@pytest.mark.slow
+def test_level_3_scores_at_least_3(project_copy: Path) -> None:
+    params = str(project_copy / "params.yaml")
+    result = training_pipeline(params=params)
+    assert result.level == 3 and result.feature_service == "credit_default_v1"
+
+    at_three = assess(project_copy)
+    reached = scores(at_three)
+    assert reached["data_management"] >= 3 and reached["model_development"] >= 3, failing(at_three, 3)
