@@ -21,6 +21,8 @@ from core.settings import Settings, SettingsError, load_settings
 IGNORED_DIRS = frozenset(
     {".git", ".venv", "venv", ".state", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 )
+# What any run of the pipeline leaves in the state folder, at every level.
+RUN_MARKERS = ("level0", "mlflow/mlflow.db", "dvc-cache", "feast", "serving", "reports/data_docs")
 SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".cfg", ".sh", ".md"})
 
 
@@ -48,10 +50,15 @@ class Target:
 
     @property
     def state(self) -> Path | None:
-        """The state folder, when this is a project of the template that has run at least once."""
-        if self.settings is None or not self.settings.state.is_dir():
+        """The state folder, when this is a project of the template that has run at least once.
+
+        Judged by what a run leaves behind (``RUN_MARKERS``), not by the folder alone: the
+        assessment's own report lives there too, and must not make the project look run.
+        """
+        if self.settings is None:
             return None
-        return self.settings.state
+        state = self.settings.state
+        return state if any((state / marker).exists() for marker in RUN_MARKERS) else None
 
     @property
     def live(self) -> bool:

@@ -64,7 +64,8 @@ def test_a_remote_less_dvc_config_is_not_evidence(project_copy: Path) -> None:
 
 
 def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    # Into the copy's own state folder, as `make assess` does: the report must not count as a run.
+    out = project_copy / ".state" / "reports" / "maturity"
     command = [sys.executable, "-m", "governance.maturity", "assess", "--repo", str(project_copy), "--out", str(out)]
     done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -72,5 +73,6 @@ def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy
     report = (out / "maturity.md").read_text()
     assert "## Governance: Level" in report and "✓ `dvc_config`" in report and "Phase" in report
     assert (out / "maturity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not assess(project_copy).live
     bad = subprocess.run([*command[:-4], "--repo", str(tmp_path / "nowhere")], cwd=PROJECT, capture_output=True, text=True)
     assert bad.returncode == 2 and "is not a folder" in bad.stderr
