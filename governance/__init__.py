@@ -1,1 +1,1 @@
-"""Governance: policy, model cards, audit trail, and the maturity assessment (maturity/)."""
+"""Governance: policy as code, fairness, explanations, model cards, approvals, the audit trail."""

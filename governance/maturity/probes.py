@@ -33,6 +33,7 @@ DRIFT_REPORT_GLOBS = ("reports/**/*drift*.json", "reports/**/*drift*.html", "mon
 RANKED_DRIFT_KEYS = ("ranked", "drifted_features", "ranking")
 RETRAIN_TAGS = ("retrain_trigger", "trigger", "retraining_reason")
 MODEL_CARD_GLOBS = ("**/model_card*.md", "**/model_cards/*.md", "**/model-card*.md")
+COMPLIANCE_GLOBS = ("**/compliance_*.json", "**/compliance*.json")
 AUDIT_LOG_GLOBS = ("audit.jsonl", "governance/audit.jsonl", "**/audit.jsonl")
 EXPLANATION_GLOBS = ("**/*explanation*", "**/*shap*", "**/*importance*")
 FAIRNESS_GLOBS = ("**/*fairness*",)
@@ -425,6 +426,13 @@ def model_cards(t: Target) -> tuple[bool, str]:
     return bool(cards), f"model card(s): {_listed(t, cards)}" if cards else "no model card in the state folder"
 
 
+def compliance_reports(t: Target) -> tuple[bool, str]:
+    reports = _glob_state(t, COMPLIANCE_GLOBS)
+    if not reports:
+        return False, "no automated compliance report in the state folder"
+    return True, f"{len(reports)} compliance report(s): {_listed(t, reports, 2)}"
+
+
 def audit_log(t: Target) -> tuple[bool, str]:
     for path in _glob_state(t, AUDIT_LOG_GLOBS):
         entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -567,6 +575,13 @@ PROBES: dict[str, Probe] = {
             retraining_triggered,
         ),
         P("model_cards", "live", "model cards", "governance/: model cards for registered versions", model_cards),
+        P(
+            "compliance",
+            "live",
+            "automated compliance checks",
+            "governance/: policy checks on every version",
+            compliance_reports,
+        ),
         P("audit_log", "live", "an audit log", "governance/: audit trail (make audit)", audit_log),
         # Level 4: a preview of what the components allow today.
         P(

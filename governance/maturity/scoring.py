@@ -46,7 +46,7 @@ CRITERIA: dict[Component, dict[int, tuple[str, ...]]] = {
     "governance": {
         1: ("docs", "documented_runs"),
         2: ("registry_code", "registry", "gate_verdicts"),
-        3: ("policy", "model_cards", "audit_log"),
+        3: ("policy", "compliance", "model_cards", "audit_log"),
         4: ("policy", "explained_fair"),
     },
 }

@@ -21,6 +21,8 @@ from core.settings import Settings, SettingsError, load_settings
 IGNORED_DIRS = frozenset(
     {".git", ".venv", "venv", ".state", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 )
+# Code that names practices without practising them.
+NOT_EVIDENCE = ("governance/maturity/", "tests/", "test/")
 # What any run of the pipeline leaves in the state folder, at every level.
 RUN_MARKERS = ("level0", "mlflow/mlflow.db", "dvc-cache", "feast", "serving", "reports/data_docs")
 SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".cfg", ".sh", ".md"})
@@ -97,8 +99,15 @@ class Target:
         return self._texts[path]
 
     def mentions(self, *needles: str, suffixes: frozenset[str] = frozenset({".py"})) -> list[Path]:
-        """Source files whose text holds any of ``needles``."""
-        return [p for p in self.files(suffixes) if any(n in self.text(p) for n in needles)]
+        """Source files whose text holds any of ``needles``: the project's code, not its tests.
+
+        This assessment's own package is left out: it names every practice it looks for.
+        """
+        return [
+            p
+            for p in self.files(suffixes)
+            if not self.rel(p).startswith(NOT_EVIDENCE) and any(n in self.text(p) for n in needles)
+        ]
 
     def rel(self, path: Path) -> str:
         try:

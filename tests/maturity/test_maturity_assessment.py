@@ -9,7 +9,7 @@ from pathlib import Path
 
 from governance.maturity.model import COMPONENTS
 from governance.maturity.scoring import assess
-from tests.governance.conftest import PROJECT, git
+from tests.maturity.conftest import PROJECT, git
 
 TRAINING_SCRIPT = """
 import pandas as pd
@@ -74,5 +74,7 @@ def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy
     assert "## Governance: Level" in report and "✓ `dvc_config`" in report and "Phase" in report
     assert (out / "maturity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not assess(project_copy).live
-    bad = subprocess.run([*command[:-4], "--repo", str(tmp_path / "nowhere")], cwd=PROJECT, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*command[:-4], "--repo", str(tmp_path / "nowhere")], cwd=PROJECT, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "is not a folder" in bad.stderr
