@@ -90,7 +90,7 @@ def chart(assessment: Assessment, path: Path) -> Path:
     axes.set_xlim(0, 4.6)
     axes.set_xticks(range(5), [f"{n}\n{LEVEL_NAMES[n]}" for n in range(5)], fontsize=8)
     axes.axvline(PREVIEW_LEVEL - 0.5, color="grey", linestyle=":", linewidth=1)
-    axes.text(PREVIEW_LEVEL - 0.45, -0.7, "Level 4: preview", color="grey", fontsize=8)
+    axes.text(PREVIEW_LEVEL - 0.45, len(names) - 0.8, "Level 4: preview", color="grey", fontsize=9)
     axes.grid(axis="x", alpha=0.3)
     axes.set_title(f"MLOps maturity: {assessment.root.name} (overall Level {assessment.overall}), {assessment.when}")
     figure.tight_layout()
