@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
 import pytest
 
+from core.environment import tool_environment
 from core.settings import load_settings
 from governance.maturity.model import COMPONENTS
 from governance.maturity.scoring import Assessment, assess
 from pipelines import level0, level1
 from pipelines.flows import training_pipeline
+from tests.maturity.conftest import PROJECT
 
 
 def scores(assessment: Assessment) -> dict[str, int]:
@@ -31,12 +35,24 @@ def failing(assessment: Assessment, level: int) -> dict[str, list[str]]:
     }
 
 
+def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """What `make pipeline LEVEL=n` runs, as its own process."""
+    settings = load_settings(project / "params.yaml", environ={})
+    env = {**tool_environment(settings), "PATH": "/usr/bin:/bin", "HOME": str(project)}
+    command = [sys.executable, "-m", "pipelines", "--params", str(project / "params.yaml"), *args]
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+
+
 def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
+    done = run_cli(project_copy, "--set", "level=0", "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Maturity Level 0: No MLOps" in done.stdout and "still manual" in done.stdout
     settings = load_settings(project_copy / "params.yaml", overrides={"level": 0}, environ={})
-    plain = level0.run(settings)
-    model = pickle.loads(plain.model_path.read_bytes())  # noqa: S301  (the file this test just wrote)
-    assert hasattr(model, "predict_proba") and plain.metrics["roc_auc"] > 0.7
+    model = pickle.loads(level0.model_file(settings).read_bytes())  # noqa: S301  (the file this test just wrote)
+    assert hasattr(model, "predict_proba")
     assert not (project_copy / "data" / "raw").exists()  # Level 0 stores no data
+    typo = run_cli(project_copy, "--set", "level=4", "run")
+    assert typo.returncode == 2 and "level: Input should be 0, 1, 2 or 3" in typo.stderr
 
     at_zero = assess(project_copy)
     assert at_zero.live and scores(at_zero) == dict.fromkeys(COMPONENTS, 0), failing(at_zero, 1)
@@ -47,7 +63,7 @@ def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
     tracked = level1.run(load_settings(project_copy / "params.yaml", overrides={"level": 1}, environ={}))
     run = mlflow.MlflowClient(settings.tracking_uri).get_run(tracked.run_id)
     assert run.data.tags["maturity_level"] == "1" and run.data.tags["data_version"].startswith("sha256:")
-    assert run.data.metrics["roc_auc"] == pytest.approx(plain.metrics["roc_auc"])
+    assert run.data.metrics["roc_auc"] == pytest.approx(tracked.metrics["roc_auc"]) and tracked.metrics["roc_auc"] > 0.7
 
     at_one = assess(project_copy)
     assert scores(at_one) == dict.fromkeys(COMPONENTS, 1), failing(at_one, 2)
