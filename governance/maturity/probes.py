@@ -13,13 +13,14 @@ change what they write.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -433,12 +434,24 @@ def compliance_reports(t: Target) -> tuple[bool, str]:
     return True, f"{len(reports)} compliance report(s): {_listed(t, reports, 2)}"
 
 
-def audit_log(t: Target) -> tuple[bool, str]:
+def _audit_entries(t: Target) -> tuple[Path | None, list[dict[str, Any]]]:
     for path in _glob_state(t, AUDIT_LOG_GLOBS):
         entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         if entries:
-            return True, f"{t.rel(path)}: {len(entries)} audited event(s)"
-    return False, "no audit log with entries"
+            return path, entries
+    return None, []
+
+
+def audit_log(t: Target) -> tuple[bool, str]:
+    """An audit log with entries, whose hash chain (where it has one) links line to line."""
+    path, entries = _audit_entries(t)
+    if path is None:
+        return False, "no audit log with entries"
+    for number, (before, entry) in enumerate(itertools.pairwise(entries), start=2):
+        if "previous_hash" in entry and entry["previous_hash"] != before.get("hash"):
+            return False, f"{t.rel(path)}: line {number} does not follow line {number - 1} (edited or deleted)"
+    events = sorted({str(e.get("event", "?")) for e in entries})
+    return True, f"{t.rel(path)}: {len(entries)} audited event(s), chain intact ({', '.join(events)})"
 
 
 def ranked_drift(t: Target) -> tuple[bool, str]:
@@ -457,11 +470,17 @@ def explanations_and_fairness(t: Target) -> tuple[bool, str]:
 
 
 def self_healing(t: Target) -> tuple[bool, str]:
+    """Seen happening: a rollback and a retraining, neither started by a person."""
+    _, entries = _audit_entries(t)
+    rollbacks = [e for e in entries if e.get("event") == "rollback"]
+    retrains = [e for e in entries if e.get("event") == "retrain_trigger"]
+    if rollbacks and retrains:
+        return True, f"audit log: {len(rollbacks)} automated rollback(s), {len(retrains)} triggered retraining(s)"
     healed, detail = canary_history(t)
     retrained, why = retraining_triggered(t)
-    if not (healed and retrained):
-        return False, "needs both an automated canary decision and a triggered retraining"
-    return True, f"{detail}; {why}"
+    if healed and "rolled back" in detail and retrained:
+        return True, f"{detail}; {why}"
+    return False, "needs both an automated rollback and a triggered retraining, seen in the state"
 
 
 def not_in_template(what: str) -> Callable[[Target], tuple[bool, str]]:
