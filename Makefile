@@ -75,7 +75,7 @@ env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at
 	@$(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS))
 
 clean: ## remove all local state and generated data (.state/, and data/ but for its READMEs)
-	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
+	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/labels data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
 
 mlflow-ui: ## open the MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=)
 	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui \

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -172,6 +172,7 @@ class GateSettings(_Strict):
     min_improvement: float = Field(0.002, ge=0.0)
     minimums: dict[Metric, float] = Field(default_factory=dict)
     maximums: dict[Metric, float] = Field(default_factory=dict)
+    no_worse_than_champion: dict[Metric, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
     slices: dict[str, SliceSpec] = Field(default_factory=dict)
     slice_tolerance: float = Field(0.03, ge=0.0)
     slice_min_rows: int = Field(100, ge=10)
@@ -215,6 +216,69 @@ class PrefectSettings(_Strict):
     task_retry_delay_seconds: float = Field(2.0, ge=0.0)
 
 
+class FeatureDrift(_Strict):
+    """An Evidently drift test for one feature: a method name Evidently knows, and its threshold."""
+
+    method: str | None = None  # e.g. wasserstein, psi, ks, jensenshannon; None: Evidently's default
+    threshold: float | None = Field(None, gt=0.0)
+
+
+class DriftSettings(_Strict):
+    """How a window's drift is measured (Evidently's defaults are the starting point)."""
+
+    share: float = Field(0.3, gt=0.0, le=1.0)  # a window drifts when this share of features drift
+    num_method: str | None = None
+    cat_method: str | None = None
+    threshold: float | None = Field(None, gt=0.0)
+    per_feature: dict[str, FeatureDrift] = Field(default_factory=dict)
+    prediction: FeatureDrift = FeatureDrift()
+
+
+class QualitySettings(_Strict):
+    """Model quality once the delayed labels have joined the predictions."""
+
+    min_labelled_rows: int = Field(200, ge=20)
+    max_roc_auc_drop: float = Field(0.05, gt=0.0, le=1.0)  # against the reference (the champion's holdout)
+
+
+class TriggerSettings(_Strict):
+    """When judged windows start a retraining."""
+
+    consecutive_windows: int = Field(2, ge=1)
+    critical_features: tuple[str, ...] = ()  # any one of these drifting is enough on its own
+    cooldown_minutes: float = Field(60.0, ge=0.0)
+    on_quality_drop: bool = True
+
+
+class SimulationSettings(_Strict):
+    """The traffic simulator: which weeks of the synthetic lender are sent, and how fast."""
+
+    scenario: Scenario = "covariate_shift"
+    normal_weeks: int = Field(1, ge=0, le=52)
+    drift_weeks: int = Field(2, ge=0, le=52)
+    requests_per_week: int | None = Field(None, ge=1)  # None: every application of the week
+    concurrency: int = Field(4, ge=1, le=64)
+    rate_per_second: float | None = Field(None, gt=0.0)  # None: as fast as the service answers
+    max_seconds_per_week: float = Field(300.0, gt=0.0)
+
+
+class MonitoringSettings(_Strict):
+    """Windows of the prediction log, their reports, and the retraining trigger policy."""
+
+    window_rows: int = Field(2000, ge=10)
+    min_rows: int = Field(300, ge=10)
+    drift: DriftSettings = DriftSettings()
+    quality: QualitySettings = QualitySettings()
+    trigger: TriggerSettings = TriggerSettings()
+    simulation: SimulationSettings = SimulationSettings()
+
+    @model_validator(mode="after")
+    def _min_rows_fit_a_window(self) -> MonitoringSettings:
+        if self.min_rows > self.window_rows:
+            raise ValueError(f"min_rows ({self.min_rows}) exceeds window_rows ({self.window_rows})")
+        return self
+
+
 class Settings(_Strict):
     """Everything the platform needs to know, rooted at the folder of its params file."""
 
@@ -230,6 +294,7 @@ class Settings(_Strict):
     gate: GateSettings
     mlflow: MlflowSettings = MlflowSettings()
     prefect: PrefectSettings = PrefectSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -302,6 +367,21 @@ class Settings(_Strict):
     @property
     def reports_dir(self) -> Path:
         return self.state / "reports"
+
+    @property
+    def predictions_dir(self) -> Path:
+        """The prediction log the service appends to (serving/prediction_log.py)."""
+        return self.data_dir / "predictions"
+
+    @property
+    def labels_dir(self) -> Path:
+        """Delayed ground truth, joined to the prediction log by request id."""
+        return self.data_dir / "labels"
+
+    @property
+    def monitoring_dir(self) -> Path:
+        """Drift reports, the monitor's state and the Evidently workspace."""
+        return self.state / "monitoring"
 
     @property
     def data_file(self) -> Path | None:

@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 REGIONS = ("north", "south", "east", "west", "central")
 EMPLOYMENT = ("salaried", "self_employed", "contract", "unemployed", "retired")
@@ -65,6 +69,17 @@ class LenderConfig:
     applications_per_week: int = 1500
     customers: int = 6000
     scenario_strength: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LenderConfig:
+        data = settings.data
+        return cls(
+            seed=data.seed,
+            start_date=data.start_date,
+            applications_per_week=data.applications_per_week,
+            customers=data.customers,
+            scenario_strength=data.scenario_strength,
+        )
 
 
 def week_start(config: LenderConfig, week: int) -> dt.date:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,6 +170,22 @@ def run_suite(
 def validate_batch(frame: pd.DataFrame, settings: Settings, batch_name: str) -> ValidationOutcome:
     """Validate one arriving raw batch against the data contract."""
     return run_suite(frame, settings, "raw_batch", raw_batch_expectations(settings), batch_name)
+
+
+def served_window_expectations(settings: Settings, columns: Iterable[str]) -> list[Expectation]:
+    """The raw-data contract's column checks that apply to served requests (monitoring/).
+
+    Served requests carry the application's fields but no label, time stamp or
+    record id, so the checks on those, and the per-batch row count, are left out;
+    every other check (types, null shares, ranges, categories) is the training one.
+    """
+    present = set(columns) - {settings.schema_.label, settings.schema_.timestamp, settings.schema_.record_id}
+    return [e for e in raw_batch_expectations(settings) if getattr(e, "column", None) in present]
+
+
+def validate_served_window(frame: pd.DataFrame, settings: Settings, name: str) -> ValidationOutcome:
+    """Validate one window of served requests against the same contract as training data."""
+    return run_suite(frame, settings, "served_window", served_window_expectations(settings, frame.columns), name)
 
 
 def feature_table_expectations(settings: Settings, expected_rows: int) -> list[Expectation]:

@@ -30,16 +30,9 @@ from core.settings import Settings, load_settings
 from features.engineering import FeatureColumns
 from pipelines import ingest, registry, tracking, training
 from serving import process
-from serving.canary import Analysis, CanaryConfig, load_canary_config
+from serving.canary import compressed, load_canary_config
 from serving.controller import run_canary
 from serving.schema import applications_from
-
-
-def demo_config() -> CanaryConfig:
-    """The shipped canary, with intervals short enough to watch."""
-    config = load_canary_config()
-    analysis = Analysis(interval_seconds=2.0, min_requests=15, threshold=2, progress_deadline_seconds=300)
-    return config.model_copy(update={"analysis": analysis})
 
 
 def applications(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:
@@ -103,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     (settings.state / "serving").mkdir(parents=True, exist_ok=True)
     server = ensure_server(settings, args.url)
-    config = demo_config()
+    config = compressed(load_canary_config())
     try:
         print("\n== 1. a challenger from the training flow (gate margin relaxed for the demo)")
         from pipelines.flows import training_pipeline

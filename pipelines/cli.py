@@ -30,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run", help="the training pipeline at the configured maturity level (--set level=0|1|2|3; default 3)"
     )
+    commands.add_parser(
+        "loop", help="the whole Level-3 loop: train, serve, traffic, drift, retrain, canary (make pipeline)"
+    )
+    watch = commands.add_parser("monitor", help="judge new windows of the prediction log; retrain if the policy fires")
+    watch.add_argument("--no-retrain", action="store_true", help="report and decide, but start no retraining")
+    watch.add_argument(
+        "--url", default=None, help="a running service: the retrained challenger goes through its canary"
+    )
+    drift = commands.add_parser(
+        "drift-demo", help="against a running service: normal then drifted traffic, the monitor after each week"
+    )
+    drift.add_argument("--url", required=True)
     again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
     again.add_argument("--version", required=True, help="registry version number")
     return parser
@@ -51,20 +63,36 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(reproduction))
         return 0 if reproduction.matches else 1
 
-    if settings.level < 2:
+    if args.command == "run" and settings.level < 2:
         return run_plain_level(settings)
 
     from pipelines.flows import DataValidationError, training_pipeline
-    from pipelines.summary import print_failure, print_summary
+    from pipelines.summary import print_failure, print_loop_summary, print_summary
 
     started = time.perf_counter()
     params = str(Path(args.params).resolve()) if args.params else None
     try:
-        result = training_pipeline(params=params, overrides=overrides)
+        if args.command == "loop":
+            from pipelines.loop import run_loop
+
+            print_loop_summary(settings, run_loop(params, overrides), time.perf_counter() - started)
+        elif args.command == "monitor":
+            from pipelines.monitor import monitor
+            from pipelines.summary import monitor_rows
+
+            outcome = monitor(params, overrides, retrain=not args.no_retrain, service_url=args.url)
+            print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
+        elif args.command == "drift-demo":
+            from pipelines.loop import drift_demo
+
+            drift_demo(params, overrides, args.url)
+        else:
+            print_summary(
+                settings, training_pipeline(params=params, overrides=overrides), time.perf_counter() - started
+            )
     except DataValidationError as exc:
         print_failure(settings, str(exc))
         return 1
-    print_summary(settings, result, time.perf_counter() - started)
     return 0
 
 

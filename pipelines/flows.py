@@ -27,7 +27,8 @@ from prefect.cache_policies import NO_CACHE
 from core.settings import Settings, TrainingSettings, load_settings
 from features import engineering, store
 from features.validation import validate_batch, validate_feature_table
-from pipelines import ingest, promotion, tracking, training, tuning, versioning
+from pipelines import drift_alert, ingest, promotion, tracking, training, tuning, versioning
+from pipelines.drift_alert import DriftAlert
 
 
 class DataValidationError(RuntimeError):
@@ -64,6 +65,7 @@ class StoreState:
 @dataclass
 class PipelineResult:
     level: int
+    drift_alert: DriftAlert | None
     batches: list[BatchVerdict]
     feature_table: FeatureTables
     data_version: str
@@ -189,7 +191,9 @@ def training_data(settings: Settings, raw: pd.DataFrame, state: StoreState | Non
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(settings: Settings, versions: DataVersions, state: StoreState | None) -> TrainingOutcome:
+def train_task(
+    settings: Settings, versions: DataVersions, state: StoreState | None, trigger: dict[str, str] | None = None
+) -> TrainingOutcome:
     """Search the configured space (each candidate a nested run), refit the best, log it."""
     logger = get_run_logger()
     raw = ingest.load_raw(settings)
@@ -211,6 +215,7 @@ def train_task(settings: Settings, versions: DataVersions, state: StoreState | N
         "maturity_level": str(settings.level),
         "features_version": versions.features,
         "request_features": ",".join(engineering.request_feature_names(settings.features)),
+        **(trigger or {"trigger": "manual"}),
     }
     if state is not None:
         lineage |= {
@@ -261,9 +266,42 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
     )
 
 
+@task(name="drift-alert", cache_policy=NO_CACHE)
+def drift_alert_task(settings: Settings, batches: list[BatchVerdict]) -> DriftAlert | None:
+    """Level 2: the newest accepted batch against the champion's reference; an alert, never a retraining."""
+    logger = get_run_logger()
+    accepted = sorted(v.name for v in batches if v.passed)
+    if not accepted:
+        logger.info("drift alert: no new batch to check")
+        return None
+    alert = drift_alert.check_batch(settings, accepted[-1])
+    if alert is None:
+        logger.info("drift alert: no champion to compare with")
+    elif alert.drifted:
+        logger.warning(
+            "DRIFT ALERT %s: %.0f%% of features drifted (%s); report %s. Level 2 retrains only when a person "
+            "decides to (make pipeline LEVEL=2)",
+            alert.window,
+            100 * alert.share,
+            ", ".join(alert.ranked[:5]),
+            alert.html,
+        )
+    else:
+        logger.info(
+            "drift check %s: no drift (%.0f%% of features); report %s", alert.window, 100 * alert.share, alert.html
+        )
+    return alert
+
+
 @flow(name="training-pipeline", log_prints=True)
-def training_pipeline(params: str | None = None, overrides: dict[str, Any] | None = None) -> PipelineResult:
-    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run."""
+def training_pipeline(
+    params: str | None = None, overrides: dict[str, Any] | None = None, trigger: dict[str, str] | None = None
+) -> PipelineResult:
+    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run.
+
+    ``trigger`` says why it runs when the monitor started it (monitoring/policy.py
+    ``Trigger.as_tags``); it is recorded on the training run.
+    """
     settings = load_settings(params, overrides)
     retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
 
@@ -281,10 +319,12 @@ def training_pipeline(params: str | None = None, overrides: dict[str, Any] | Non
     state = None
     if settings.level >= 3:
         state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    trained = train_task(settings, versions, state)
+    trained = train_task(settings, versions, state, trigger)
     registration = gate_task(settings, trained, versions)
+    alert = drift_alert_task(settings, verdicts) if settings.level == 2 else None
     return PipelineResult(
         level=settings.level,
+        drift_alert=alert,
         batches=verdicts,
         feature_table=tables,
         data_version=versions.raw,

@@ -94,6 +94,28 @@ def beats_champion(candidate: dict[str, float], champion: dict[str, float], metr
     return RuleResult("beats_champion", gain >= margin, detail)
 
 
+def no_worse_rules(
+    candidate: dict[str, float], champion: dict[str, float], tolerances: dict[str, float]
+) -> list[RuleResult]:
+    """Secondary metrics may not regress against the champion by more than their tolerance.
+
+    For metrics that move with the base rate (Brier, log loss), a fixed ceiling rejects
+    every model once the default rate shifts; comparing both models on the same holdout
+    does not.
+    """
+    rules = []
+    for metric, tolerance in tolerances.items():
+        loss = (
+            candidate[metric] - champion[metric] if metric in LOWER_IS_BETTER else champion[metric] - candidate[metric]
+        )
+        detail = (
+            f"{metric} {candidate[metric]:.4f} vs champion {champion[metric]:.4f} "
+            f"(loss {loss:+.4f}, allowed {tolerance})"
+        )
+        rules.append(RuleResult(f"no_worse.{metric}", loss <= tolerance, detail))
+    return rules
+
+
 def slice_groups(holdout: pd.DataFrame, spec: SliceSpec) -> Iterator[tuple[str, pd.Series]]:
     """(name, row mask) for each group of a slice: categories as they are, numbers by band."""
     values = holdout[spec.column]
@@ -194,6 +216,7 @@ def judge(
     if champion is not None:
         theirs = evaluate(y, champion.risk(holdout), threshold)
         rules.append(beats_champion(ours, theirs, settings.training.search.primary_metric, gate.min_improvement))
+        rules += no_worse_rules(ours, theirs, {str(k): v for k, v in gate.no_worse_than_champion.items()})
         rules += slice_rules(candidate, champion, holdout, label, settings)
     rules.append(latency_rule(candidate, holdout, gate.latency_budget_ms))
     rules.append(size_rule(candidate, gate.size_budget_mb))

@@ -30,14 +30,7 @@ BATCH_PREFIX = "week_"
 
 
 def lender_config(settings: Settings) -> LenderConfig:
-    data = settings.data
-    return LenderConfig(
-        seed=data.seed,
-        start_date=data.start_date,
-        applications_per_week=data.applications_per_week,
-        customers=data.customers,
-        scenario_strength=data.scenario_strength,
-    )
+    return LenderConfig.from_settings(settings)
 
 
 def batch_name(start: dt.date) -> str:
@@ -69,7 +62,7 @@ def plan_synthetic(settings: Settings) -> list[PlannedBatch]:
     ]
     plan = [batch for batch in history if batch.name not in have]
     if settings.data.scenario != "none":
-        latest = max([settings.data.history_weeks, *(_week_of(config, p) for p in accepted_batches(settings))])
+        latest = max([settings.data.history_weeks, *(week_of(config, p) for p in accepted_batches(settings))])
         for w in range(latest + 1, latest + 1 + settings.data.scenario_weeks):
             plan.append(PlannedBatch(batch_name(_week_start(config, w)), w, settings.data.scenario))
     return plan
@@ -79,7 +72,7 @@ def _week_start(config: LenderConfig, week: int) -> dt.date:
     return config.start_date + dt.timedelta(weeks=week - 1)
 
 
-def _week_of(config: LenderConfig, path: Path) -> int:
+def week_of(config: LenderConfig, path: Path) -> int:
     return (batch_start(path) - config.start_date).days // 7 + 1
 
 
@@ -126,6 +119,21 @@ def _land_file(settings: Settings) -> list[Path]:
         batch.to_parquet(path, index=False)
         landed.append(path)
     return landed
+
+
+def next_week(settings: Settings) -> int:
+    """The synthetic lender's first week that no accepted or waiting batch covers."""
+    config = lender_config(settings)
+    known = [week_of(config, p) for p in [*accepted_batches(settings), *landed_batches(settings)]]
+    return max([settings.data.history_weeks, *known]) + 1
+
+
+def land_frame(settings: Settings, frame: pd.DataFrame, week: int) -> Path:
+    """Drop a week of data into the landing folder, where the next training run validates it."""
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.landing_dir / f"{batch_name(_week_start(lender_config(settings), week))}.parquet"
+    frame.to_parquet(path, index=False)
+    return path
 
 
 def landed_batches(settings: Settings) -> list[Path]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings
 from pipelines.flows import PipelineResult
 from pipelines.levels import spec
+
+if TYPE_CHECKING:
+    from pipelines.loop import LoopResult
+    from pipelines.monitor import MonitorResult
 
 console = Console()
 
@@ -22,6 +28,9 @@ def where_to_look(settings: Settings) -> Table:
     table.add_row("data versions (DVC)", "dvc status; dvc data status")
     if settings.level >= 3:
         table.add_row("feature store (Feast)", "make feast-ls")
+    if settings.level >= 2:
+        table.add_row("drift reports (Evidently UI)", "make monitor-ui")
+        table.add_row("drift reports (HTML files)", str(settings.monitoring_dir / "reports"))
     table.add_row("state folder", str(settings.state))
     return table
 
@@ -51,6 +60,16 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         steps.add_row("gate", f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'")
     else:
         steps.add_row("gate", f"{reg.verdict}\nnothing registered; the champion stays")
+    alert = result.drift_alert
+    if alert is not None:
+        if alert.drifted:
+            text = (
+                f"[bold red]ALERT[/]: {alert.share:.0%} of features drifted in {alert.window}"
+                f"\nmost: {', '.join(alert.ranked[:3])}\nretraining is up to you (Level 2); alert {alert.alert_file}"
+            )
+        else:
+            text = f"no drift in {alert.window} ({alert.share:.0%} of features)"
+        steps.add_row("drift", f"{text}\nreport {alert.html}")
     console.print(steps)
 
     metrics = Table(title="Holdout metrics (latest weeks)", show_header=True, header_style="bold")
@@ -97,3 +116,50 @@ def print_failure(settings: Settings, message: str) -> None:
         f"The failed batch and its validation report are kept in {settings.quarantine_dir}; "
         "accepted batches were versioned as usual."
     )
+
+
+def monitor_rows(outcome: MonitorResult) -> list[str]:
+    """What one monitor run judged and decided, a line each."""
+    lines = []
+    for judged in outcome.windows:
+        report = judged.report
+        top = ", ".join(c.column for c in report.drifted_columns[:4]) or "none"
+        alert = (
+            f"; DATA QUALITY ALERT ({len(report.data_quality_failures)} checks)" if report.data_quality_failures else ""
+        )
+        lines.append(f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}\n  -> {judged.decision}")
+    lines += outcome.quality
+    if outcome.trigger is not None:
+        lines.append(f"TRIGGER ({outcome.trigger.kind}): report {outcome.trigger.report}")
+    return lines
+
+
+def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -> None:
+    steps = Table(title=f"The Level-3 loop finished in {seconds:.0f} s", show_header=True, header_style="bold")
+    steps.add_column("step")
+    steps.add_column("what happened")
+    if result.training is not None:
+        reg = result.training.registration
+        kept = f"v{reg.version} is {reg.alias}" if reg.version else "champion kept"
+        steps.add_row("train", f"gate {reg.verdict}; {kept}")
+    steps.add_row("serve", f"BentoML service on {result.url} (stopped at the end)")
+    for week in result.weeks:
+        traffic = week.traffic
+        lines = [f"{traffic.sent} requests in {traffic.seconds:.0f} s, {traffic.errors} errors; labels delivered"]
+        if week.monitor is not None:
+            lines += monitor_rows(week.monitor)
+        steps.add_row(f"week {week.week}\n{week.scenario}", "\n".join(lines))
+    retrained = result.retrained
+    if retrained is not None:
+        r = retrained.registration
+        steps.add_row(
+            "retrain",
+            f"run {retrained.run_id}: gate {r.verdict}; "
+            + (f"v{r.version} is {r.alias}" if r.version else "not registered"),
+        )
+    if result.canary is not None:
+        steps.add_row("canary", "\n".join([*result.canary.history[-3:], f"outcome: {result.canary.outcome}"]))
+    aliases = ", ".join(f"{k}=v{v}" for k, v in sorted(result.aliases.items()))
+    steps.add_row("registry", aliases or "no aliases")
+    console.print(steps)
+    console.print(where_to_look(settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from mlflow.models import infer_signature
 
 from core.settings import PROJECT_ROOT, Settings
 from features.engineering import features_of
+from monitoring.reference import PREDICTION, REFERENCE_FILE, REFERENCE_FOLDER
 from pipelines.gate import GateVerdict
 from pipelines.registry import settings_digest
 from pipelines.training import TrainedModel
@@ -144,6 +146,7 @@ def log_training_run(
                 digest=data_version.removesuffix(".dir")[:20],
             )
             mlflow.log_input(dataset, context="training")
+        log_reference(trained, settings.schema_.label)
         logged = mlflow.sklearn.log_model(
             trained.model,
             name="model",
@@ -154,6 +157,25 @@ def log_training_run(
             skops_trusted_types=trusted_types(trained.model),
         )
         return LoggedRun(run.info.run_id, logged.model_uri, experiment_id)
+
+
+def log_reference(trained: TrainedModel, label: str) -> None:
+    """The holdout as the model saw it, with its predictions: monitoring's reference window.
+
+    Drift is judged against the data the model was last validated on, so the reference
+    travels with the model version (monitoring/reference.py fetches it by version).
+    """
+    holdout = trained.split.holdout
+    reference = features_of(holdout, trained.columns).assign(
+        **{
+            label: holdout[label].to_numpy(),
+            PREDICTION: trained.model.predict_proba(features_of(holdout, trained.columns))[:, 1],
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / REFERENCE_FILE
+        reference.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), REFERENCE_FOLDER)
 
 
 def trusted_types(model: object) -> list[str]:

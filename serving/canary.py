@@ -68,6 +68,15 @@ def load_canary_config(path: Path = CANARY_FILE) -> CanaryConfig:
         raise ValueError(f"invalid canary configuration in {path}: {problems}") from None
 
 
+def compressed(config: CanaryConfig) -> CanaryConfig:
+    """The same canary with intervals short enough to watch: for demos and simulated traffic,
+    where a week of applications passes in seconds. Steps and metric thresholds are kept."""
+    analysis = config.analysis.model_copy(
+        update={"interval_seconds": 2.0, "min_requests": min(15, config.analysis.min_requests), "threshold": 2}
+    )
+    return config.model_copy(update={"analysis": analysis})
+
+
 @dataclass(frozen=True)
 class CanaryState:
     """What the service routes by; written only by the controller (or by hand, see README)."""

@@ -35,12 +35,12 @@ def start(command: list[str], settings: Settings, log: Path) -> subprocess.Popen
 
 
 def wait_until(
-    process: subprocess.Popen[bytes], url: str, statuses: tuple[int, ...] = (200,), seconds: float = 120
+    process: subprocess.Popen[bytes] | None, url: str, statuses: tuple[int, ...] = (200,), seconds: float = 120
 ) -> None:
-    """Poll ``url`` until it answers one of ``statuses``; fail early if the process dies."""
+    """Poll ``url`` until it answers one of ``statuses``; fail early if the process (if ours) dies."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before {url} answered")
         try:
             if httpx.get(url, timeout=2).status_code in statuses:

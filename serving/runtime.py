@@ -79,7 +79,7 @@ class ServingRuntime:
     def __init__(self, settings: Settings, watch: bool = True) -> None:
         self.settings = settings
         self.features = OnlineFeatures(settings)
-        self.log = PredictionLog(settings.data_dir / "predictions")
+        self.log = PredictionLog(settings.predictions_dir)
         self._lock = threading.Lock()
         self._state_file = state_path(settings)
         self._state_seen: float | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,12 @@ Status = Literal["pass", "fail", "unverified"]
 Kind = Literal["file", "live"]
 
 # Where the other components leave their evidence, relative to the state folder.
-DRIFT_REPORT_GLOBS = ("reports/**/*drift*.json", "reports/**/*drift*.html", "monitoring/**/*drift*.json")
-RANKED_DRIFT_KEYS = ("ranked", "drifted_features", "ranking")
-RETRAIN_TAGS = ("retrain_trigger", "trigger", "retraining_reason")
+DRIFT_REPORT_GLOBS = ("monitoring/reports/*drift*.json", "monitoring/reports/*drift*.html", "reports/**/*drift*.json")
+DRIFT_ALERT_GLOBS = ("monitoring/alerts/*.json",)  # Level 2's alert files: report.as_dict(), ranked columns
+MONITOR_STATE = "monitoring/state.json"  # the Level 3 monitor's memory (windows judged, last retraining)
+# A training run started by the monitor carries `trigger` (drift | critical_feature | quality_drop);
+# runs started by a person carry trigger=manual.
+TRIGGER_TAG, MANUAL_TRIGGER, TRIGGER_FEATURES_TAG = "trigger", "manual", "trigger_features"
 MODEL_CARD_GLOBS = ("**/model_card*.md", "**/model_cards/*.md", "**/model-card*.md")
 COMPLIANCE_GLOBS = ("**/compliance_*.json", "**/compliance*.json")
 AUDIT_LOG_GLOBS = ("audit.jsonl", "governance/audit.jsonl", "**/audit.jsonl")
@@ -412,14 +416,32 @@ def canary_history(t: Target) -> tuple[bool, str]:
     return False, "no canary has run (make canary, make canary-demo)"
 
 
-def retraining_triggered(t: Target) -> tuple[bool, str]:
+def _triggered_runs(t: Target) -> list[Any]:
     view = t.mlflow
-    triggered = [r for r in (view.parent_runs if view else []) if any(r.data.tags.get(k) for k in RETRAIN_TAGS)]
+    runs = view.parent_runs if view else []
+    return [r for r in runs if r.data.tags.get(TRIGGER_TAG, MANUAL_TRIGGER) != MANUAL_TRIGGER]
+
+
+def retraining_triggered(t: Target) -> tuple[bool, str]:
+    triggered = _triggered_runs(t)
     if not triggered:
-        return False, f"no training run started by a trigger (run tags {', '.join(RETRAIN_TAGS)})"
+        return False, "no training run started by the monitor (every run's trigger is manual)"
     tags = triggered[0].data.tags
-    reason = next(tags[k] for k in RETRAIN_TAGS if tags.get(k))
-    return True, f"{len(triggered)} retraining run(s) started automatically, latest: {reason[:80]}"
+    reason = tags.get("trigger_reason", tags[TRIGGER_TAG])
+    return (
+        True,
+        f"{len(triggered)} retraining run(s) started by the monitor, latest ({tags[TRIGGER_TAG]}): {reason[:90]}",
+    )
+
+
+def monitor_judging(t: Target) -> tuple[bool, str]:
+    state = t.state
+    assert state is not None  # noqa: S101
+    path = state / MONITOR_STATE
+    judged = int(json.loads(path.read_text()).get("windows_judged", 0)) if path.exists() else 0
+    if not judged:
+        return False, "the monitor has judged no window of served predictions"
+    return True, f"the monitor has judged {judged} window(s) of served predictions ({MONITOR_STATE})"
 
 
 def model_cards(t: Target) -> tuple[bool, str]:
@@ -454,12 +476,42 @@ def audit_log(t: Target) -> tuple[bool, str]:
     return True, f"{t.rel(path)}: {len(entries)} audited event(s), chain intact ({', '.join(events)})"
 
 
-def ranked_drift(t: Target) -> tuple[bool, str]:
-    for path in _glob_state(t, tuple(g for g in DRIFT_REPORT_GLOBS if g.endswith(".json"))):
+def _severity(column: dict[str, Any]) -> float:
+    """How far past its threshold a drifted column is (above 1: drifted), for distances and p-values alike."""
+    score, threshold = float(column["score"]), float(column["threshold"])
+    if "p_value" in str(column.get("method")):  # small p-values mean drift
+        return math.log(max(score, 1e-300)) / math.log(threshold)
+    return score / threshold
+
+
+def drift_rankings(t: Target) -> list[tuple[str, list[tuple[str, float]]]]:
+    """Where drift was ranked, newest first: (source, [(feature, severity)]).
+
+    Level 2 alert files hold each column's score and threshold; a monitor-triggered run
+    names its drifted features in order (weights then follow the rank).
+    """
+    found: list[tuple[str, list[tuple[str, float]]]] = []
+    for path in sorted(_glob_state(t, DRIFT_ALERT_GLOBS), key=lambda p: p.stat().st_mtime, reverse=True):
         content = json.loads(path.read_text())
-        if isinstance(content, dict) and any(content.get(k) for k in RANKED_DRIFT_KEYS):
-            return True, f"{t.rel(path)} ranks the drifted features (root-cause hints)"
-    return False, "no drift report ranking features"
+        scored = [(str(c["column"]), _severity(c)) for c in content.get("columns", []) if c.get("drifted")]
+        if scored:
+            found.append((t.rel(path), sorted(scored, key=lambda item: item[1], reverse=True)))
+    for run in _triggered_runs(t):
+        names = [n.strip() for n in run.data.tags.get(TRIGGER_FEATURES_TAG, "").split(",") if n.strip()]
+        if names:
+            found.append((f"run {run.info.run_id[:8]}", [(n, float(len(names) - i)) for i, n in enumerate(names)]))
+    return found
+
+
+def ranked_drift(t: Target) -> tuple[bool, str]:
+    rankings = drift_rankings(t)
+    if not rankings or t.settings is None:
+        return False, "no drift ranking to trace back (no drifted alert or triggered retraining)"
+    from governance.maturity.preview import root_cause_hints
+
+    where, drifted = rankings[0]
+    hints = root_cause_hints(t.settings, drifted)
+    return True, f"root-cause hints from {where}: " + "; ".join(str(h) for h in hints)
 
 
 def explanations_and_fairness(t: Target) -> tuple[bool, str]:
@@ -585,6 +637,13 @@ PROBES: dict[str, Probe] = {
             model_selection,
         ),
         P("drift_reports", "live", "drift reports", "make pipeline LEVEL=2 (drift alert), make monitor", drift_reports),
+        P(
+            "monitor_judging",
+            "live",
+            "a monitor judging served traffic",
+            "the Level 3 loop (make pipeline; pipelines/monitor.py)",
+            monitor_judging,
+        ),
         P("canary_history", "live", "a canary decision", "make canary-demo (or the Level 3 loop)", canary_history),
         P(
             "retraining_triggered",

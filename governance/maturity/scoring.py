@@ -40,7 +40,7 @@ CRITERIA: dict[Component, dict[int, tuple[str, ...]]] = {
     "monitoring": {
         1: ("tracking_code", "tracked_runs"),
         2: ("drift_code", "drift_reports"),
-        3: ("trigger_policy", "retraining_triggered"),
+        3: ("trigger_policy", "monitor_judging", "retraining_triggered"),
         4: ("drift_code", "ranked_drift"),
     },
     "governance": {

@@ -54,7 +54,7 @@ def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFram
     post(server, {**GOOD, "request_id": "logged-once"})
     from serving.prediction_log import read
 
-    (entry,) = [e for e in read(server.settings.data_dir / "predictions") if e["request_id"] == "logged-once"]
+    (entry,) = [e for e in read(server.settings.predictions_dir) if e["request_id"] == "logged-once"]
     assert entry["model_version"] == "1" and entry["variant"] == "champion"
     assert entry["features"]["loan_amount"] == GOOD["loan_amount"] and "applications_90d" in entry["features"]
 
@@ -139,6 +139,6 @@ def test_in_shadow_mode_the_champion_answers_and_the_challenger_is_logged(served
     assert {a.json()["variant"] for a in answers} == {"champion"}
     from serving.prediction_log import read
 
-    logged = [e for e in read(server.settings.data_dir / "predictions") if str(e["request_id"]).startswith("shadow-")]
+    logged = [e for e in read(server.settings.predictions_dir) if str(e["request_id"]).startswith("shadow-")]
     assert len(logged) == 30
     assert all(e["shadow_version"] == version and 0 < e["shadow_probability"] < 1 for e in logged)

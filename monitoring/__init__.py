@@ -1,0 +1,1 @@
+"""Monitoring: the prediction log in windows, Evidently reports, and the retraining trigger."""

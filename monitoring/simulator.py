@@ -1,0 +1,102 @@
+"""A traffic simulator: a week of the synthetic lender's applications, sent to the service
+over HTTP, and their ground truth delivered later, as a lender learns of defaults.
+
+Requests are the week's applications, each with its application id as request id, so
+the labels delivered afterwards (``data/labels/labels_<name>.parquet``) join the
+prediction log by request id. Traffic is bounded in count and in time, paced by an
+optional rate, and goes wherever ``url`` points (loopback in every shipped use).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from core.settings import Settings, SimulationSettings
+from core.synthetic import LenderConfig, generate_week
+from monitoring.windows import REQUEST_ID, labels_path
+from serving.schema import applications_from
+
+
+def week_applications(settings: Settings, week: int, scenario: str) -> pd.DataFrame:
+    """The applications of 1-based ``week`` under ``scenario``, with their (not yet known) labels."""
+    return generate_week(LenderConfig.from_settings(settings), week, scenario)
+
+
+def requests_for(applications: pd.DataFrame, settings: Settings, limit: int | None) -> list[dict[str, Any]]:
+    """Request bodies, one per application (application id as request id)."""
+    record_id = settings.schema_.record_id or settings.schema_.entity
+    frame = applications.assign(request_id=applications[record_id].astype(str))
+    return applications_from(frame, limit or len(frame), one_per_customer=False)
+
+
+@dataclass
+class TrafficResult:
+    sent: int = 0
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    answered: list[str] = field(default_factory=list)  # request ids answered with 200
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status != 200)
+
+
+def send(
+    url: str,
+    requests: list[dict[str, Any]],
+    simulation: SimulationSettings,
+    stop: threading.Event | None = None,
+) -> TrafficResult:
+    """POST each request to ``{url}/predict`` with bounded concurrency, rate and duration."""
+    result, lock = TrafficResult(), threading.Lock()
+    started = time.monotonic()
+    deadline = started + simulation.max_seconds_per_week
+    interval = 1.0 / simulation.rate_per_second if simulation.rate_per_second else 0.0
+    limits = httpx.Limits(max_connections=simulation.concurrency, max_keepalive_connections=simulation.concurrency)
+
+    with httpx.Client(base_url=url, timeout=30, limits=limits) as client:
+
+        def post(index: int) -> None:
+            if (stop is not None and stop.is_set()) or time.monotonic() > deadline:
+                return
+            if interval:  # pace: request i leaves no earlier than i intervals after the start
+                time.sleep(max(0.0, started + index * interval - time.monotonic()))
+            body = requests[index]
+            try:
+                status = client.post("/predict", json=body).status_code
+            except httpx.TransportError:
+                status = 0  # no answer at all: counted as an error
+            with lock:
+                result.sent += 1
+                result.statuses[status] += 1
+                if status == 200:
+                    result.answered.append(str(body["request_id"]))
+
+        with ThreadPoolExecutor(simulation.concurrency) as pool:
+            list(pool.map(post, range(len(requests))))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def deliver_labels(settings: Settings, applications: pd.DataFrame, answered: list[str], name: str) -> pd.DataFrame:
+    """The ground truth of the answered applications, written where the monitor joins it.
+
+    Returns the answered applications with their labels: the new, labelled data a
+    lender would retrain on.
+    """
+    record_id = settings.schema_.record_id or settings.schema_.entity
+    label = settings.schema_.label
+    served = applications[applications[record_id].astype(str).isin(set(answered))].reset_index(drop=True)
+    path = labels_path(settings, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    labels = pd.DataFrame({REQUEST_ID: served[record_id].astype(str), label: served[label].astype("int64")})
+    labels.to_parquet(path, index=False)
+    return served
