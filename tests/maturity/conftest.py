@@ -30,7 +30,8 @@ def copy_project(target: Path) -> Path:
         if source.is_file() and name != "uv.lock":
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
-    write_params(target, data=SMALL_DATA, gate=ROOMY_GATE)
+    # Small data: calibration measured on a one-week holdout of a few hundred rows is noisy.
+    write_params(target, data=SMALL_DATA, gate={**ROOMY_GATE, "maximums": {"calibration_error": 0.08}})
     git(target, "init", "-q")
     git(target, "add", "-A")
     git(target, "commit", "-qm", "copy of the template")

@@ -86,6 +86,19 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
     model_development = {e.probe: e for e in at_two.components[1].evidence[3]}
     assert "1 model family" in model_development["model_selection"].detail  # Level 2 tunes one family
 
+    # A shifted week: the alert fires, ranks the drifted features, and nothing retrains.
+    shifted = training_pipeline(params=params, overrides={"level": 2, "data.scenario": "covariate_shift"})
+    alert = shifted.drift_alert
+    assert alert is not None and alert.drifted and alert.alert_file is not None
+    assert {"annual_income", "loan_amount"} & {name.split(" ")[0] for name in alert.ranked[:6]}
+    assert Path(alert.html).exists() and Path(alert.alert_file).exists()
+    client = mlflow.MlflowClient(settings.tracking_uri)
+    experiment = client.get_experiment_by_name(settings.mlflow.experiment)
+    runs = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId IS NULL")
+    assert {r.data.tags["trigger"] for r in runs} == {"manual"}  # a person started every run
+    hints = {e.probe: e for c in assess(project_copy).components for e in c.evidence[4]}["ranked_drift"]
+    assert hints.status == "pass" and "root-cause hints" in hints.detail
+
     shutil.rmtree(project_copy / ".dvc")
     assert assess(project_copy).score("data_management") < 2
 
