@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(reproduction))
         return 0 if reproduction.matches else 1
 
-    if args.command == "run" and settings.level < 2:
+    if args.command in {"run", "loop"} and settings.level < 2:
         return run_plain_level(settings)
+    command = "run" if args.command == "loop" and settings.level < 3 else args.command  # the loop is Level 3
 
     from pipelines.flows import DataValidationError, training_pipeline
     from pipelines.summary import print_failure, print_loop_summary, print_summary
@@ -72,17 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     params = str(Path(args.params).resolve()) if args.params else None
     try:
-        if args.command == "loop":
+        if command == "loop":
             from pipelines.loop import run_loop
 
             print_loop_summary(settings, run_loop(params, overrides), time.perf_counter() - started)
-        elif args.command == "monitor":
+        elif command == "monitor":
             from pipelines.monitor import monitor
             from pipelines.summary import monitor_rows
 
             outcome = monitor(params, overrides, retrain=not args.no_retrain, service_url=args.url)
             print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
-        elif args.command == "drift-demo":
+        elif command == "drift-demo":
             from pipelines.loop import drift_demo
 
             drift_demo(params, overrides, args.url)
