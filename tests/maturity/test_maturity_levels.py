@@ -104,11 +104,17 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
 
 
 @pytest.mark.slow
-def test_level_3_scores_at_least_3(project_copy: Path) -> None:
+def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path) -> None:
+    """Level 3 is the loop: train, serve, traffic, drift, retrain, canary (what `make pipeline` runs)."""
+    from pipelines.loop import run_loop
+
     params = str(project_copy / "params.yaml")
-    result = training_pipeline(params=params)
-    assert result.level == 3 and result.feature_service == "credit_default_v1"
+    result = run_loop(params, report=lambda line: None)
+    assert result.training is not None and result.training.feature_service == "credit_default_v1"
 
     at_three = assess(project_copy)
     reached = scores(at_three)
-    assert reached["data_management"] >= 3 and reached["model_development"] >= 3, failing(at_three, 3)
+    # Governance Level 3 needs the governance component (policy, model cards, audit trail).
+    governed = (PROJECT / "governance" / "policy.yaml").exists()
+    floor = {c: 3 if c != "governance" or governed else 2 for c in COMPONENTS}
+    assert all(reached[c] >= floor[c] for c in COMPONENTS), (reached, failing(at_three, 3), result.aliases)
