@@ -21,7 +21,17 @@ from serving.prediction_log import read
 LOGGED_AT = "logged_at"
 REQUEST_ID = "request_id"
 # What the log says about each answer besides the features the model saw.
-ANSWER_FIELDS = (LOGGED_AT, REQUEST_ID, "customer_id", "variant", "model_version", "probability", "decision")
+ANSWER_FIELDS = (
+    LOGGED_AT,
+    REQUEST_ID,
+    "customer_id",
+    "variant",
+    "model_version",
+    "probability",
+    "decision",
+    "shadow_probability",
+    "shadow_version",
+)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "run" if args.command == "loop" and settings.level < 3 else args.command  # the loop is Level 3
 
     from pipelines.flows import DataValidationError, training_pipeline
+    from pipelines.loop import NoChampion
     from pipelines.summary import print_failure, print_loop_summary, print_summary
 
     started = time.perf_counter()
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     except DataValidationError as exc:
         print_failure(settings, str(exc))
+        return 1
+    except NoChampion as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -20,12 +20,17 @@ from typing import Any
 
 from core.settings import Settings, load_settings
 from monitoring import simulator
+from monitoring.canary_quality import quality_probe
 from pipelines import ingest, registry
 from pipelines.flows import PipelineResult, training_pipeline
 from pipelines.monitor import MonitorResult, monitor
 from serving import process
 from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
+
+
+class NoChampion(RuntimeError):
+    """The loop cannot serve: no model has passed the gate yet."""
 
 
 @dataclass
@@ -77,6 +82,11 @@ def run_loop(
     settings = load_settings(params, overrides)
     report("== 1. train, gate and register")
     training = training_pipeline(params, overrides)
+    if registry.aliases(settings).get(registry.CHAMPION) is None:
+        raise NoChampion(
+            f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
+            "the rules and the MLflow run above say why"
+        )
     url = f"http://127.0.0.1:{free_port()}"
     log = settings.state / "serving" / "pipeline-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +173,13 @@ def canary_under_traffic(
     sender = threading.Thread(target=traffic, daemon=True)
     sender.start()
     try:
-        run = run_canary(settings, url, compressed(load_canary_config()), report=lambda line: report(f"   {line}"))
+        run = run_canary(
+            settings,
+            url,
+            compressed(load_canary_config()),
+            report=lambda line: report(f"   {line}"),
+            quality=quality_probe(settings),
+        )
     finally:
         stop.set()
         sender.join(timeout=60)

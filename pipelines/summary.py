@@ -163,3 +163,4 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
     steps.add_row("registry", aliases or "no aliases")
     console.print(steps)
     console.print(where_to_look(settings))
+    print_level(settings.level)

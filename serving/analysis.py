@@ -68,6 +68,20 @@ def parse_metrics(text: str) -> dict[str, VariantCounters]:
     return variants
 
 
+@dataclass(frozen=True)
+class QualityComparison:
+    """ROC AUC of each variant on its own labelled predictions since the canary began."""
+
+    champion_roc_auc: float
+    challenger_roc_auc: float
+    champion_labelled: int
+    challenger_labelled: int
+
+    @property
+    def degradation(self) -> float:
+        return self.champion_roc_auc - self.challenger_roc_auc
+
+
 Outcome = Literal["pass", "fail", "wait"]
 
 
@@ -85,9 +99,17 @@ class IntervalVerdict:
 
 
 def judge_interval(
-    champion: VariantCounters, challenger: VariantCounters, metrics: CanaryMetrics, min_requests: int
+    champion: VariantCounters,
+    challenger: VariantCounters,
+    metrics: CanaryMetrics,
+    min_requests: int,
+    quality: QualityComparison | None = None,
 ) -> IntervalVerdict:
-    """Pass, fail, or wait (too few challenger requests to judge) for one interval."""
+    """Pass, fail, or wait (too few challenger requests to judge) for one interval.
+
+    ``quality`` is given once enough labelled predictions of both variants exist; until
+    then the challenger is judged on success rate and latency alone.
+    """
     requests = int(challenger.attempts)
     ours, theirs = challenger.p99_ms(), champion.p99_ms()
 
@@ -103,9 +125,19 @@ def judge_interval(
         failures.append(f"p99 {ours:.0f} ms > {metrics.max_p99_latency_ms} ms")
     if theirs > 0 and ours > metrics.max_p99_latency_ratio * theirs:
         failures.append(f"p99 {ours:.0f} ms > {metrics.max_p99_latency_ratio} x champion's {theirs:.0f} ms")
+    if quality is not None and quality.degradation > metrics.max_quality_degradation:
+        failures.append(
+            f"ROC AUC {quality.challenger_roc_auc:.3f} is {quality.degradation:.3f} below the champion's "
+            f"{quality.champion_roc_auc:.3f} (allowed {metrics.max_quality_degradation})"
+        )
     if failures:
         return verdict("fail", failures)
     summary = (
         f"success {challenger.success_rate:.3f}, p99 {ours:.0f} ms (champion {theirs:.0f} ms), {requests} requests"
     )
+    if quality is not None:
+        summary += (
+            f", ROC AUC {quality.challenger_roc_auc:.3f} vs {quality.champion_roc_auc:.3f} "
+            f"on {quality.challenger_labelled}/{quality.champion_labelled} labelled"
+        )
     return verdict("pass", [summary])

@@ -15,6 +15,7 @@ Run it with ``python -m serving.controller`` (``make canary``) next to ``make se
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from core.settings import Settings
-from serving.analysis import IntervalVerdict, judge_interval, parse_metrics
+from serving.analysis import IntervalVerdict, QualityComparison, judge_interval, parse_metrics
 from serving.canary import CanaryConfig, CanaryState, load_canary_config, write_state
 from serving.runtime import CHALLENGER, CHAMPION, PREVIOUS, state_path
+
+# (challenger version, ISO time the canary began) -> the comparison, or None until labels suffice
+QualityProbe = Callable[[str, str], QualityComparison | None]
 
 
 def _registry(settings: Settings) -> MlflowClient:
@@ -96,8 +100,14 @@ def run_canary(
     config: CanaryConfig | None = None,
     report: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
+    quality: QualityProbe | None = None,
 ) -> CanaryRun | None:
-    """Take the current challenger through every step, or roll it back. None if there is none."""
+    """Take the current challenger through every step, or roll it back. None if there is none.
+
+    ``quality(version, since)`` compares the variants on labelled predictions logged
+    since the canary began (monitoring/canary_quality.py), or returns None while too
+    few labels have arrived.
+    """
     config = config or load_canary_config()
     version = alias_version(settings, CHALLENGER)
     if version is None:
@@ -110,6 +120,7 @@ def run_canary(
         report(line)
 
     started, failures, step = time.monotonic(), 0, 0
+    since = dt.datetime.now(dt.UTC).isoformat()
     _apply(settings, service_url, CanaryState(version, config.steps[0], config.shadow, "step 1"))
     note(f"v{version}: weight {config.steps[0]}%")
     before = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
@@ -121,6 +132,7 @@ def run_canary(
             now["challenger"].minus(before["challenger"]),
             config.metrics,
             config.analysis.min_requests,
+            quality(version, since) if quality else None,
         )
         weight = config.steps[step]
         note(f"v{version} at {weight}%: {verdict}")
@@ -159,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     apply_tool_environment(settings)
-    result = run_canary(settings, args.url)
+    from monitoring.canary_quality import quality_probe
+
+    result = run_canary(settings, args.url, quality=quality_probe(settings))
     return 0 if result is None or result.outcome == "promoted" else 1
 
 

@@ -35,7 +35,7 @@ LATENCY = bentoml.metrics.Histogram(
     name="credit_latency_seconds",
     documentation="Time to answer, features and model included",
     labelnames=["variant"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    buckets=(0.002, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5),
 )
 
 

@@ -38,3 +38,15 @@ credit_latency_seconds_bucket{le="+Inf",variant="challenger"} 4.0
     assert counters["challenger"].success_rate == 0.8
     delta = counters["challenger"].minus(VariantCounters(2, 1, {0.01: 1.0, float("inf"): 2.0}))
     assert (delta.answered, delta.failed, delta.latency_buckets[float("inf")]) == (2, 0, 2)
+
+
+def test_a_challenger_that_ranks_worse_once_labels_arrive_fails_by_name() -> None:
+    from serving.analysis import QualityComparison
+
+    healthy = (VariantCounters(100, 0, FAST), VariantCounters(50, 0, FAST), METRICS, 10)
+    worse = QualityComparison(0.82, 0.74, 300, 250)
+    verdict = judge_interval(*healthy, quality=worse)
+    assert verdict.outcome == "fail" and "ROC AUC 0.740 is 0.080 below the champion's 0.820" in str(verdict)
+    close = QualityComparison(0.82, 0.80, 300, 250)
+    passed = judge_interval(*healthy, quality=close)
+    assert passed.outcome == "pass" and "ROC AUC 0.800 vs 0.820 on 250/300 labelled" in str(passed)
