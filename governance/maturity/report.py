@@ -22,7 +22,7 @@ def terminal(assessment: Assessment, console: Console | None = None) -> None:
     table.add_column("the model's description of that level")
     table.add_column("next step")
     for c in assessment.components:
-        flag = " ?" if c.unverified else ""
+        flag = " ?" if c.unverified else " (preview)" if c.score == PREVIEW_LEVEL else ""
         table.add_row(
             TITLES[c.component],
             f"{c.score}{flag}",
@@ -54,7 +54,8 @@ def markdown(assessment: Assessment) -> str:
         lines += [f"> {assessment.note}", ""]
     lines += ["| component | level | description |", "|---|:-:|---|"]
     for c in assessment.components:
-        lines.append(f"| {TITLES[c.component]} | {c.score}{' ?' if c.unverified else ''} | {c.described} |")
+        flag = " ?" if c.unverified else " (preview)" if c.score == PREVIEW_LEVEL else ""
+        lines.append(f"| {TITLES[c.component]} | {c.score}{flag} | {c.described} |")
     lines += [
         "",
         f"**Overall: Level {assessment.overall} ({LEVEL_NAMES[assessment.overall]})**, the least mature component.",
