@@ -488,19 +488,32 @@ def drift_rankings(t: Target) -> list[tuple[str, list[tuple[str, float]]]]:
     """Where drift was ranked, newest first: (source, [(feature, severity)]).
 
     Level 2 alert files hold each column's score and threshold; a monitor-triggered run
-    names its drifted features in order (weights then follow the rank).
+    names its report (its JSON holds the scores) and its drifted features in order.
     """
-    found: list[tuple[str, list[tuple[str, float]]]] = []
-    for path in sorted(_glob_state(t, DRIFT_ALERT_GLOBS), key=lambda p: p.stat().st_mtime, reverse=True):
+    found: list[tuple[float, str, list[tuple[str, float]]]] = []
+    for path in _glob_state(t, DRIFT_ALERT_GLOBS):
         content = json.loads(path.read_text())
         scored = [(str(c["column"]), _severity(c)) for c in content.get("columns", []) if c.get("drifted")]
         if scored:
-            found.append((t.rel(path), sorted(scored, key=lambda item: item[1], reverse=True)))
+            found.append((path.stat().st_mtime, t.rel(path), sorted(scored, key=lambda item: item[1], reverse=True)))
     for run in _triggered_runs(t):
-        names = [n.strip() for n in run.data.tags.get(TRIGGER_FEATURES_TAG, "").split(",") if n.strip()]
-        if names:
-            found.append((f"run {run.info.run_id[:8]}", [(n, float(len(names) - i)) for i, n in enumerate(names)]))
-    return found
+        ranked = _report_ranking(Path(run.data.tags.get("trigger_report", "")).with_suffix(".json"))
+        if not ranked:
+            names = [n.strip() for n in run.data.tags.get(TRIGGER_FEATURES_TAG, "").split(",") if n.strip()]
+            ranked = [(n, float(len(names) - i)) for i, n in enumerate(names)]
+        if ranked:
+            found.append((run.info.start_time / 1000, f"retraining run {run.info.run_id[:8]}", ranked))
+    return [(source, ranked) for _, source, ranked in sorted(found, key=lambda item: item[0], reverse=True)]
+
+
+def _report_ranking(path: Path) -> list[tuple[str, float]]:
+    """Drifted columns and severities of a saved monitoring report (monitoring/reports.py reads it)."""
+    if not path.is_file():
+        return []
+    from monitoring.reports import read_report
+
+    report = read_report(json.loads(path.read_text()), path.stem, 0, 1.0, path.with_suffix(".html"), path)
+    return [(c.column, c.severity) for c in report.drifted_columns]
 
 
 def ranked_drift(t: Target) -> tuple[bool, str]:
