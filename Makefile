@@ -112,5 +112,9 @@ feast-ls: ## list the feature store's entities, feature views and feature servic
 bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
 	$(PY) -m features.benchmark
 
+bench-monitoring: ## time one window's drift report against the same tests by hand, after make pipeline
+	$(WITH_ENV) $(PY) -m monitoring.benchmark
+
+.PHONY: bench-monitoring
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m serving.benchmark

@@ -17,6 +17,8 @@ from core.settings import DEFAULT_PARAMS, ENV_OVERRIDES, PARAMS_VARIABLE, Settin
 
 # Small but realistic: enough rows for the label-rate bounds and a two-class holdout.
 SMALL_DATA = {"history_weeks": 5, "applications_per_week": 400, "customers": 800}
+# Small weeks: two of them make a holdout large enough for the calibration rule to be fair.
+SMALL_TRAINING = {"holdout_weeks": 2}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,7 +85,7 @@ ROOMY_GATE = {"latency_budget_ms": 10_000.0}
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A project workspace with a small-data params.yaml and nothing else."""
-    write_params(tmp_path, data=SMALL_DATA, gate=ROOMY_GATE)
+    write_params(tmp_path, data=SMALL_DATA, training=SMALL_TRAINING, gate=ROOMY_GATE)
     return tmp_path
 
 

@@ -75,3 +75,15 @@ def test_validation_is_repeatable_in_one_process(batch: pd.DataFrame, settings: 
     # GX refuses to add names twice to one context; each validation builds its own.
     assert validate_batch(batch, settings, "same_name").success
     assert validate_batch(batch, settings, "same_name").success
+
+
+def test_served_windows_meet_the_training_contract_or_raise_an_alert(batch: pd.DataFrame, settings: Settings) -> None:
+    from features.validation import validate_served_window
+
+    served = batch[[*settings.schema_.numeric, *settings.schema_.categorical]]  # what requests carry
+    clean = validate_served_window(served, settings, "served_clean")
+    assert clean.success and clean.evaluated > 30  # types, null shares, ranges, categories; no label checks
+    broken = served.copy()
+    broken.loc[broken.sample(frac=0.3, random_state=1).index, "years_employed"] = np.nan
+    outcome = validate_served_window(broken, settings, "served_broken")
+    assert not outcome.success and {f.check for f in outcome.failures} == {"years_employed.not_null"}
