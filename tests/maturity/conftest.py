@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOMY_GATE, SMALL_DATA, write_params
+from tests.conftest import ROOMY_GATE, SMALL_DATA, SMALL_TRAINING, write_params
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -30,8 +30,7 @@ def copy_project(target: Path) -> Path:
         if source.is_file() and name != "uv.lock":
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
-    # Small data: calibration measured on a one-week holdout of a few hundred rows is noisy.
-    write_params(target, data=SMALL_DATA, gate={**ROOMY_GATE, "maximums": {"calibration_error": 0.08}})
+    write_params(target, data=SMALL_DATA, training=SMALL_TRAINING, gate=ROOMY_GATE)
     git(target, "init", "-q")
     git(target, "add", "-A")
     git(target, "commit", "-qm", "copy of the template")

@@ -126,7 +126,7 @@ def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path, monkeypatc
         project_copy,
         data=LOOP_DATA,
         training={"search": LOOP_SEARCH},
-        gate={"min_improvement": 0.0, "latency_budget_ms": 10_000.0, "maximums": {"calibration_error": 0.08}},
+        gate={"min_improvement": 0.0, "latency_budget_ms": 10_000.0},
         monitoring={"min_rows": 200},
     )
     settings = load_settings(params, environ={})
