@@ -23,7 +23,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features
+.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,21 @@ reproduce: ## retrain registered VERSION=n from its recorded data and settings; 
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
 	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reproduce --version $(VERSION)
 
+approve: ## approve VERSION=n (APPROVER=, REASON=); completes a promotion that waited for it
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make approve VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) approve --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+reject: ## reject VERSION=n (APPROVER=, REASON=); a challenger is retired
+	@test -n "$(VERSION)" -a -n "$(APPROVER)" -a -n "$(REASON)" || { echo "usage: make reject VERSION=<n> APPROVER=<who> REASON=<why>"; exit 2; }
+	$(PY) -m pipelines $(if $(PARAMS),--params $(PARAMS)) reject --version "$(VERSION)" --approver "$(APPROVER)" --reason "$(REASON)"
+
+audit: ## verify the audit trail's hash chain and print its history (fails if broken)
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) audit
+
+model-card: ## (re)write the model card of VERSION=n (Markdown and HTML under .state/governance/)
+	@test -n "$(VERSION)" || { echo "usage: make model-card VERSION=<registry version>"; exit 2; }
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) model-card --version "$(VERSION)"
+
 SERVE_PORT ?= 3000
 serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERVE_PORT=)
 	$(WITH_ENV) .venv/bin/bentoml serve serving.service:CreditService --host 127.0.0.1 --port $(SERVE_PORT)
@@ -74,10 +89,48 @@ bento: ## build a deployable bento of the service (offline)
 	$(WITH_ENV) .venv/bin/bentoml build
 
 test: ## run the test suite (fast tiers; minutes)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not integration"
 
 test-slow: ## run the slow end-to-end tier (CI runs it too)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m "slow and not integration"
+
+# Debian's packages (apt needs root) and the npm Rollout schema checker. Skips what is
+# installed, so it is safe to re-run.
+INTEGRATION_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
+	$(if $(shell command -v redis-server),,redis-server) $(if $(shell command -v npm),,nodejs npm)
+setup-integration: ## install PostgreSQL, Redis (Debian, needs root) and the k8s schema checker (npm)
+	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL, Redis and npm are installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "as root, install: $(INTEGRATION_PACKAGES) (sudo make setup-integration)"; exit 1; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$(INTEGRATION_PACKAGES); fi
+	@test -d infra/k8s/check/node_modules/@kubernetes-models || \
+		npm ci --prefix infra/k8s/check --no-audit --no-fund --loglevel=error
+
+k8s: ## regenerate the cluster canary from serving/canary.yaml, then render every overlay (infra/k8s)
+	$(PY) -m infra.rollout
+	@for env in dev staging prod; do .venv/bin/kubectl kustomize infra/k8s/overlays/$$env >/dev/null && echo "overlays/$$env renders"; done
+
+# Deploying: the overlay of K8S_ENV with the service image IMAGE_NAME:IMAGE_TAG (CD sets both).
+K8S_ENV ?= dev
+IMAGE_NAME ?= registry.example.invalid/mlops/credit-service
+IMAGE_TAG ?=
+k8s-render: ## print the manifests of K8S_ENV (dev|staging|prod) with the image IMAGE_NAME:IMAGE_TAG
+	@test -n "$(IMAGE_TAG)" || { echo "usage: make k8s-render K8S_ENV=dev|staging|prod IMAGE_TAG=<tag>" >&2; exit 2; }
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
+	printf 'resources: ["%s"]\nimages: [{name: registry.example.invalid/mlops/credit-service, newName: "%s", newTag: "%s"}]\n' \
+		"$$(realpath --relative-to="$$work" infra/k8s/overlays/$(K8S_ENV))" "$(IMAGE_NAME)" "$(IMAGE_TAG)" \
+		> "$$work/kustomization.yaml" && \
+	.venv/bin/kubectl kustomize "$$work"
+
+deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=) to the current kubectl context; wait for the canary to finish
+	$(MAKE) -s k8s-render | .venv/bin/kubectl apply -f -
+	.venv/bin/kubectl -n mlops-$(K8S_ENV) wait rollout/credit-service --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
+
+test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect
+	$(PY) -m pytest -m integration
+
+team-stack: ## start the team profile's servers on loopback (no Docker) and print the exports; Ctrl-C stops them
+	$(PY) -m infra.loopback
 
 lint: ## format check, lint and type check
 	$(PY) -m ruff format --check .
@@ -116,5 +169,8 @@ bench-monitoring: ## time one window's drift report against the same tests by ha
 	$(WITH_ENV) $(PY) -m monitoring.benchmark
 
 .PHONY: bench-monitoring
+bench-governance: ## benchmark governance: cost per registration and per explained row, against baselines
+	$(WITH_ENV) $(PY) -m governance.benchmark
+
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m serving.benchmark

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from core.settings import Settings, load_settings
+from core.settings import PROJECT_ROOT, Settings, load_settings
 
 # Opt-outs that the tools honour (checked on this machine; see STACK-NOTES).
 TELEMETRY_OFF: dict[str, str] = {
@@ -34,6 +34,9 @@ def tool_environment(settings: Settings) -> dict[str, str]:
     env = {
         "MLOPS_PARAMS": str(settings.params_file),
         "MLOPS_STATE_DIR": str(state),
+        "MLOPS_PROFILE": settings.profile,
+        # The feast CLI reads the profile's feature store file (team: SQL registry, Redis).
+        "FEAST_FS_YAML_FILE_PATH": str(PROJECT_ROOT / "features" / "feature_repo" / settings.features.store_config),
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
         "PREFECT_HOME": str(state / "prefect"),
         # A brand-new Prefect database migrates for longer than the default 20 s.

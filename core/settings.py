@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
+# Profiles (infra/profiles/<name>.yaml) say where the platform keeps its state: `local`
+# embeds everything, `team` uses servers. A profile is laid over params.yaml.
+PROFILES_DIR = PROJECT_ROOT / "infra" / "profiles"
 
 # Environment variable -> dotted settings key. Only endpoints and locations: the
 # behaviour of the platform is configured in params.yaml and nowhere else.
@@ -29,6 +33,10 @@ ENV_OVERRIDES: dict[str, str] = {
     "MLOPS_STATE_DIR": "state_dir",
     "MLFLOW_TRACKING_URI": "mlflow.tracking_uri",
     "PREFECT_API_URL": "prefect.api_url",
+    # Which deployment this machine is (local, team): chosen per machine, like an endpoint.
+    "MLOPS_PROFILE": "profile",
+    "MLOPS_DVC_REMOTE": "dvc.remote",
+    "MLOPS_DASK_ADDRESS": "prefect.dask_address",
 }
 
 Scenario = Literal["none", "covariate_shift", "concept_drift", "quality_incident"]
@@ -197,6 +205,9 @@ class FeatureSettings(_Strict):
     ttl_days: int = Field(365, ge=1)
     history: dict[str, tuple[Literal["sum", "mean", "max", "min"], ...]] = Field(default_factory=dict)
     ratios: dict[str, Ratio] = Field(default_factory=dict)
+    # Feast's configuration template in features/feature_repo/: where the registry and
+    # the online store live. ${VARIABLES} in it come from the environment.
+    store_config: str = Field("feature_store.yaml", pattern=r"^feature_store[a-z0-9_.-]*\.yaml$")
 
     @property
     def service_name(self) -> str:
@@ -214,6 +225,18 @@ class PrefectSettings(_Strict):
     api_url: str | None = None
     task_retries: int = Field(2, ge=0, le=10)
     task_retry_delay_seconds: float = Field(2.0, ge=0.0)
+    # Where the search scores its candidates: one after another in the flow's process
+    # (inline), or as Prefect tasks on a Dask cluster (dask_address; null starts a local
+    # one of dask_workers processes).
+    task_runner: Literal["inline", "dask"] = "inline"
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1, le=256)
+
+
+class DvcSettings(_Strict):
+    # null: a folder under state_dir; else a URL DVC understands (s3://bucket/path). The
+    # S3 endpoint and credentials come from the environment (AWS_ENDPOINT_URL, AWS_*).
+    remote: str | None = None
 
 
 class FeatureDrift(_Strict):
@@ -279,12 +302,21 @@ class MonitoringSettings(_Strict):
         return self
 
 
+class GovernanceSettings(_Strict):
+    """Where the policy is and how promotions are approved (the rules are in the policy file)."""
+
+    policy_file: Path | None = None  # None: governance/policy.yaml of this project
+    approval_mode: Literal["automatic", "manual"] = "automatic"
+    explain_top_k: int = Field(5, ge=1, le=100)  # features /explain returns per request
+
+
 class Settings(_Strict):
     """Everything the platform needs to know, rooted at the folder of its params file."""
 
     root: Path
     params_file: Path
     level: MaturityLevel = 3
+    profile: str = Field("local", pattern=r"^[a-z][a-z0-9_-]*$")
     state_dir: Path = Path(".state")
     data: DataSettings
     schema_: Schema = Field(alias="schema")
@@ -295,6 +327,8 @@ class Settings(_Strict):
     mlflow: MlflowSettings = MlflowSettings()
     prefect: PrefectSettings = PrefectSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    dvc: DvcSettings = DvcSettings()
+    governance: GovernanceSettings = GovernanceSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -384,6 +418,12 @@ class Settings(_Strict):
         return self.state / "monitoring"
 
     @property
+    def policy_file(self) -> Path:
+        """The governance policy: the configured file, or the project's own."""
+        configured = self.governance.policy_file
+        return self._resolve(configured) if configured else PROJECT_ROOT / "governance" / "policy.yaml"
+
+    @property
     def data_file(self) -> Path | None:
         return self._resolve(self.data.file) if self.data.file else None
 
@@ -427,6 +467,43 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``, section by section."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        merged[key] = _merge(below, value) if isinstance(below, dict) and isinstance(value, Mapping) else value
+    return merged
+
+
+def load_profile(name: str, env: Mapping[str, str], folder: Path = PROFILES_DIR) -> dict[str, Any]:
+    """The settings a profile lays over params.yaml, once the environment it needs is there.
+
+    A profile file holds ``settings`` (a partial params tree) and ``environment`` (the
+    variables that must be set: endpoints and credentials, never in the repository).
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+        raise SettingsError(f"profile: {name!r} is not a profile name (lower-case letters, digits, - and _)")
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise SettingsError(f"profile: no profile named {name!r} in {folder} (known: {', '.join(known)})")
+    profile = yaml.safe_load(path.read_text()) or {}
+    unknown = set(profile) - {"settings", "environment"}
+    if unknown:
+        raise SettingsError(f"{path}: unknown keys {sorted(unknown)}; a profile holds settings and environment")
+    missing = [variable for variable in profile.get("environment") or [] if not env.get(variable)]
+    if missing:
+        raise SettingsError(
+            f"profile {name!r} needs these environment variables, which are not set: {', '.join(missing)} "
+            "(infra/.env.example describes each)"
+        )
+    settings = profile.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise SettingsError(f"{path}: settings must be a mapping")
+    return settings
+
+
 def _format_errors(error: ValidationError, source: Path) -> str:
     lines = [f"invalid configuration in {source}:"]
     for item in error.errors():
@@ -455,6 +532,10 @@ def load_settings(
     if not isinstance(tree, dict):
         raise SettingsError(f"{source} must hold a mapping at the top level")
 
+    # The profile is chosen like any key (file < environment < command line), and laid
+    # over the file before the environment and the command line override single keys.
+    profile = (overrides or {}).get("profile") or env.get("MLOPS_PROFILE") or tree.get("profile") or "local"
+    tree = _merge(tree, load_profile(str(profile), env))
     for variable, key in ENV_OVERRIDES.items():
         if env.get(variable):
             _set_dotted(tree, key, env[variable])

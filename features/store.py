@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import os
 import string
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,12 +47,22 @@ def history_table_path(settings: Settings) -> Path:
     return settings.features_dir / f"{HISTORY_VIEW}.parquet"
 
 
-def repo_config(settings: Settings) -> Any:
-    """``feature_store.yaml`` with the state folder of these settings filled in."""
+def repo_config(settings: Settings, environ: Mapping[str, str] | None = None) -> Any:
+    """The profile's ``feature_store*.yaml`` with its ``${VARIABLES}`` filled in.
+
+    The state folder comes from the settings; anything else (the team profile's
+    registry URL and Redis connection, with their credentials) from the environment.
+    """
     from feast.repo_config import RepoConfig
 
-    text = (FEATURE_REPO / "feature_store.yaml").read_text()
-    filled = string.Template(text).substitute(tool_environment(settings))
+    template = FEATURE_REPO / settings.features.store_config
+    values = {**(os.environ if environ is None else environ), **tool_environment(settings)}
+    try:
+        filled = string.Template(template.read_text()).substitute(values)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"features.store_config: {template} does not exist") from None
+    except KeyError as missing:
+        raise KeyError(f"{template.name} needs the environment variable {missing.args[0]}, which is not set") from None
     config = yaml.safe_load(filled)
     config["project"] = settings.features.project
     return RepoConfig(repo_path=FEATURE_REPO, **config)

@@ -28,6 +28,7 @@ import httpx
 from core.environment import apply_tool_environment
 from core.settings import Settings, load_settings
 from features.engineering import FeatureColumns
+from governance import audit, review
 from pipelines import ingest, registry, tracking, training
 from serving import process
 from serving.canary import compressed, load_canary_config
@@ -82,7 +83,18 @@ def broken_challenger(settings: Settings) -> str:
     model = training.fit_and_score(split, settings.schema_, columns, "logistic_regression", {}, settings.training)
     logged = tracking.log_training_run(settings, model, data_version="demo-broken", training_frame=frame)
     tags = {"purpose": "canary demo: a deliberately broken model, registered without the gate"}
-    return registry.register(settings, logged.model_uri, logged.run_id, tags, registry.CHALLENGER)
+    version = registry.register(settings, logged.model_uri, logged.run_id, tags, registry.CHALLENGER)
+    # Skipping the gate and the policy is the point; the trail and the card still say so.
+    audit.record(
+        settings,
+        "registration",
+        actor="canary-demo",
+        version=version,
+        reason="deliberately broken model, registered as challenger by hand (no gate, no policy)",
+    )
+    review.assess_version(settings, version, model.model, columns, split.holdout)
+    review.publish_card(settings, version)
+    return version
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--url", required=True)
     again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
     again.add_argument("--version", required=True, help="registry version number")
+    for verb, does in (
+        ("approve", "approve a version; completes a promotion that waited for it"),
+        ("reject", "reject a version; a challenger is retired"),
+    ):
+        decision = commands.add_parser(verb, help=does)
+        decision.add_argument("--version", required=True, help="registry version number")
+        decision.add_argument("--approver", required=True, help="who decides (recorded in the audit trail)")
+        decision.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
     return parser
 
 
@@ -56,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     apply_tool_environment(settings)
+    if args.command in ("approve", "reject"):
+        from pipelines import promotion
+        from serving.controller import PromotionRefused
+
+        decide = promotion.approve if args.command == "approve" else promotion.reject
+        try:
+            print(decide(settings, args.version, approver=args.approver, reason=args.reason))
+        except (ValueError, PromotionRefused) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "reproduce":
         from pipelines.reproduce import describe, reproduce
 

@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from core.settings import Settings, TrainingSettings, load_settings
 from features import engineering, store
 from features.validation import validate_batch, validate_feature_table
-from pipelines import drift_alert, ingest, promotion, tracking, training, tuning, versioning
+from pipelines import distributed, drift_alert, ingest, promotion, tracking, training, tuning, versioning
 from pipelines.drift_alert import DriftAlert
 
 
@@ -168,6 +168,7 @@ class Registration:
     passed: bool
     version: str | None
     alias: str | None
+    note: str = ""  # what became of it: the role it took, or why it has none (gate, policy, approval)
 
 
 def searched(settings: Settings) -> TrainingSettings:
@@ -209,7 +210,15 @@ def train_task(
         {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
     )
     started = time.perf_counter()
-    best, scored = tuning.search(frame, settings.schema_, columns, searched(settings), constraints, on_candidate=report)
+    best, scored = tuning.search(
+        frame,
+        settings.schema_,
+        columns,
+        searched(settings),
+        constraints,
+        on_candidate=report,
+        score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
+    )
     search_seconds = time.perf_counter() - started
     lineage = {
         "maturity_level": str(settings.level),
@@ -247,14 +256,25 @@ def train_task(
 def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersions) -> Registration:
     """Judge the candidate against the champion; register it only if every rule passes."""
     logger = get_run_logger()
-    lineage = {"data_version": versions.raw, "features_version": versions.features}
-    if settings.level >= 3:
+    lineage = {
+        "data_version": versions.raw,
+        "features_version": versions.features,
+        # The flow stops before training when any batch or the feature table fails its
+        # contract, and raw/ holds accepted batches only: reaching here means it passed.
+        "data_validation": "passed",
+    }
+    if settings.level >= 3:  # Level 2 trains without the feature store
         lineage |= {"feature_service": settings.features.service_name, "feature_views": store.HISTORY_VIEW}
     decision = promotion.gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
     for rule in decision.verdict.rules:
         (logger.info if rule.passed else logger.warning)("%s", rule)
-    if decision.version:
+    if decision.compliance is not None:
+        for result in decision.compliance.rules:
+            (logger.info if result.passed else logger.warning)("policy %s", result)
+    if decision.alias:
         logger.info("gate %s: registered version %s as %s", decision.summary, decision.version, decision.alias)
+    elif decision.version:
+        logger.warning("version %s: %s", decision.version, decision.note)
     else:
         logger.warning("gate %s; %s", decision.summary, decision.note)
     return Registration(
@@ -263,6 +283,7 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
         decision.verdict.passed,
         decision.version,
         decision.alias,
+        decision.note,
     )
 
 

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from core.settings import Settings, load_settings
 from features.validation import validate_served_window
+from governance import audit
 from monitoring import policy, reports, windows
 from monitoring.reference import reference_for
 from pipelines import registry
@@ -138,6 +139,19 @@ def monitor(
 
     if result.trigger is not None and retrain:
         logger.warning("retraining: %s", result.trigger.reason)
+        audit.record(
+            settings,
+            "retrain_trigger",
+            actor="monitor",
+            version=champion,
+            reason=result.trigger.reason,
+            details={
+                "kind": result.trigger.kind,
+                "window": result.trigger.window,
+                "report": result.trigger.report,
+                "drifted_features": result.trigger.drifted_features[:10],
+            },
+        )
         result.retrained = training_pipeline(params, overrides, trigger=result.trigger.as_tags())
         if service_url and result.retrained.registration.alias == registry.CHALLENGER:
             from serving.controller import run_canary

@@ -1,17 +1,33 @@
-"""From a trained candidate to a registry version: judge it, and register it only if it passes.
+"""From a trained candidate to a registry version: judge it, govern it, and give it a role only if allowed.
 
-The first model that passes becomes ``champion``; later ones become ``challenger`` and
-wait for the canary (serving/) to promote them. A rejected candidate, or any candidate
-in ``gate.dry_run``, is registered nowhere; its run still records the verdict.
+1. The validation gate (``pipelines/gate.py``) judges the candidate against the champion.
+   A rejected candidate, or any candidate in ``gate.dry_run``, is registered nowhere; its
+   run still records the verdict.
+2. A passing candidate is registered, without an alias yet, and governed
+   (``governance/review.py``): fairness and explanation logged, model card written, and
+   the policy for the role it would take evaluated (``challenger``, or ``champion`` for
+   the first model ever). The compliance report goes to MLflow and the registry tags.
+3. Only if the policy passes does the alias move. Refused, the version keeps no alias
+   and the refusal names every failing rule; in manual approval mode a version that lacks
+   only an approval waits for ``make approve``.
+
+Every step is recorded in the audit trail (``governance/audit.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from core.settings import Settings
+from governance import approvals, audit, review
+from governance.policy import ComplianceReport, Stage
 from pipelines import gate, registry, tracking
-from pipelines.training import TrainedModel
+from pipelines.training import TrainedModel, evaluate
+
+ACTOR = "training-pipeline"
 
 
 @dataclass(frozen=True)
@@ -20,27 +36,65 @@ class Decision:
     version: str | None
     alias: str | None
     note: str
+    compliance: ComplianceReport | None = None
 
     @property
     def summary(self) -> str:
-        return self.verdict.summary()
+        if self.compliance is None:
+            return self.verdict.summary()
+        return f"{self.verdict.summary()}; {self.compliance.summary()}"
+
+
+def slice_metrics(
+    candidate: gate.ModelUnderTest, holdout: pd.DataFrame, settings: Settings
+) -> dict[str, dict[str, dict[str, float]]]:
+    """The candidate's metrics on each group of each gate slice, for its model card."""
+    label, threshold = settings.schema_.label, settings.training.decision_threshold
+    y, risk = holdout[label].to_numpy(), candidate.risk(holdout)
+    found: dict[str, dict[str, dict[str, float]]] = {}
+    for name, spec in settings.gate.slices.items():
+        groups: dict[str, dict[str, float]] = {}
+        for group, mask in gate.slice_groups(holdout, spec):
+            inside = mask.to_numpy()
+            if not inside.any():
+                continue
+            values = {"rows": float(inside.sum()), "default_rate": float(y[inside].mean())}
+            if len(np.unique(y[inside])) == 2:
+                values.update(evaluate(y[inside], risk[inside], threshold))
+            groups[group] = values
+        found[name] = groups
+    return found
 
 
 def gate_and_register(
     settings: Settings, trained: TrainedModel, run_id: str, model_uri: str, lineage: dict[str, str]
 ) -> Decision:
-    """Judge ``trained`` (logged as ``run_id``/``model_uri``) on its holdout; register if it passes."""
+    """Judge ``trained`` (logged as ``run_id``/``model_uri``) on its holdout; register and govern it if it passes."""
     champion = registry.load_alias(settings, registry.CHAMPION)
     candidate = gate.ModelUnderTest(trained.model, trained.columns)
     incumbent = gate.ModelUnderTest(champion.model, champion.columns, f"v{champion.version}") if champion else None
     verdict = gate.judge(candidate, incumbent, trained.split.holdout, settings)
     tracking.log_verdict(settings, run_id, verdict)
+    if settings.level < 3:
+        return _register_ungoverned(settings, verdict, trained, run_id, model_uri, lineage, champion is not None)
+    audit.record(
+        settings,
+        "gate_verdict",
+        actor=ACTOR,
+        reason=verdict.summary(),
+        details={
+            "run_id": run_id,
+            "passed": verdict.passed,
+            "dry_run": settings.gate.dry_run,
+            "compared_with": f"v{champion.version}" if champion else None,
+        },
+    )
 
     if not verdict.passed:
         return Decision(verdict, None, None, "not registered; the champion stays")
     if settings.gate.dry_run:
         return Decision(verdict, None, None, "dry run: nothing registered")
-    alias = registry.CHALLENGER if champion else registry.CHAMPION
+    stage: Stage = "challenger" if champion else "champion"
     tags = {
         "training_run": run_id,
         **lineage,
@@ -51,5 +105,94 @@ def gate_and_register(
         "gate_rules": str(len(verdict.rules)),
         "gate_compared_with": f"v{champion.version}" if champion else "none (first champion)",
     }
-    version = registry.register(settings, model_uri, run_id, tags, alias)
-    return Decision(verdict, version, alias, f"registered as {alias}")
+    version = registry.register(settings, model_uri, run_id, tags, alias=None)
+    audit.record(
+        settings,
+        "registration",
+        actor=ACTOR,
+        version=version,
+        reason=f"passed the validation gate ({verdict.summary()}); candidate for {stage}",
+        details={"run_id": run_id, "model_uri": model_uri, "data_version": lineage.get("data_version")},
+    )
+    slices = slice_metrics(candidate, trained.split.holdout, settings)
+    report = review.review_new_version(
+        settings, version, stage, trained.model, trained.columns, trained.split.holdout, actor=ACTOR, slices=slices
+    )
+    if report.passed:
+        give_role(settings, version, stage, actor=ACTOR, reason=f"passed the gate and the {stage} policy")
+        return Decision(verdict, version, stage, f"registered as {stage}", report)
+    if report.only_waiting_for_approval:
+        note = f"registered; waits for an approval to become {stage}: make approve VERSION={version} APPROVER= REASON="
+    else:
+        note = f"registered without a role: the {stage} policy refused it ({', '.join(r.rule for r in report.failed)})"
+    return Decision(verdict, version, None, note, report)
+
+
+def _register_ungoverned(
+    settings: Settings,
+    verdict: gate.GateVerdict,
+    trained: TrainedModel,
+    run_id: str,
+    model_uri: str,
+    lineage: dict[str, str],
+    has_champion: bool,
+) -> Decision:
+    """Maturity Level 2: the gate alone decides; no policy review, model card or audit trail.
+
+    Governance at Level 2 is "basic model registry, manual approval workflows": a passing
+    candidate is registered with its role, and a person decides what happens next
+    (pipelines/levels.py). Level 3 governs every version (the rest of this module).
+    """
+    if not verdict.passed:
+        return Decision(verdict, None, None, "not registered; the champion stays")
+    if settings.gate.dry_run:
+        return Decision(verdict, None, None, "dry run: nothing registered")
+    alias = registry.CHALLENGER if has_champion else registry.CHAMPION
+    tags = {
+        "training_run": run_id,
+        **lineage,
+        "git_commit": tracking.code_version().commit,
+        "params_digest": registry.settings_digest(settings),
+        "model_family": trained.family,
+        "gate_verdict": "passed",
+        "gate_rules": str(len(verdict.rules)),
+        "gate_compared_with": "the champion" if has_champion else "none (first champion)",
+    }
+    version = registry.register(settings, model_uri, run_id, tags, alias=alias)
+    return Decision(verdict, version, alias, f"registered as {alias} (Level {settings.level}: no policy review)")
+
+
+def give_role(settings: Settings, version: str, stage: Stage, *, actor: str, reason: str) -> None:
+    """Point the ``stage`` alias at a version the policy allowed; audit it, refresh its card."""
+    registry.set_alias(settings, stage, version)
+    audit.record(settings, "promotion", actor=actor, version=version, reason=reason, details={"alias": stage})
+    review.publish_card(settings, version)
+
+
+def approve(settings: Settings, version: str, *, approver: str, reason: str) -> str:
+    """Record an approval; complete the promotion that waited for it, if any. Says what happened."""
+    approvals.decide(settings, version, "approval", approver=approver, reason=reason)
+    waiting = approvals.waiting_stages(settings, version)
+    if "champion" in waiting:
+        from serving.controller import promote
+
+        old = promote(settings, version, actor=approver, reason=f"approved: {reason}")
+        return f"v{version} approved and promoted to champion (previous: {f'v{old}' if old else 'none'})"
+    if "challenger" in waiting:
+        report = review.check(settings, version, "challenger", actor=approver)
+        if not report.passed:
+            return f"v{version} approved, but the challenger policy still refuses it: {report.summary()}"
+        give_role(settings, version, "challenger", actor=approver, reason=f"approved: {reason}")
+        return f"v{version} approved and registered as challenger"
+    return f"v{version} approved (recorded; nothing was waiting for it)"
+
+
+def reject(settings: Settings, version: str, *, approver: str, reason: str) -> str:
+    """Record a rejection; a challenger is retired (rolled back). The policy refuses a rejected version from now on."""
+    approvals.decide(settings, version, "rejection", approver=approver, reason=reason)
+    if registry.aliases(settings).get(registry.CHALLENGER) == version:
+        from serving.controller import rollback
+
+        rollback(settings, version, f"rejected by {approver}: {reason}", actor=approver)
+        return f"v{version} rejected and retired as challenger; the champion serves"
+    return f"v{version} rejected (recorded; the policy refuses it from now on)"

@@ -21,7 +21,17 @@ from core.settings import Settings
 from serving.runtime import CHALLENGER, CHAMPION, PREVIOUS, load_alias
 
 # The alias names and the loader are the serving side's: one definition for both.
-__all__ = ["CHALLENGER", "CHAMPION", "PREVIOUS", "aliases", "client", "load_alias", "register", "settings_digest"]
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "PREVIOUS",
+    "aliases",
+    "client",
+    "load_alias",
+    "register",
+    "set_alias",
+    "settings_digest",
+]
 
 
 def client(settings: Settings) -> MlflowClient:
@@ -34,8 +44,12 @@ def settings_digest(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, str], alias: str) -> str:
-    """Create a registry version for a logged model, tag it, and point ``alias`` at it."""
+def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, str], alias: str | None) -> str:
+    """Create a registry version for a logged model, tag it, and point ``alias`` at it (if given).
+
+    The pipeline registers without an alias, then sets one only once the governance
+    policy has passed (``set_alias``).
+    """
     registry = client(settings)
     name = settings.mlflow.registered_model
     try:
@@ -44,8 +58,13 @@ def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, st
         registry.create_registered_model(name, description="Probability that a loan applicant defaults.")
     model_id = model_uri.removeprefix("models:/")
     version = registry.create_model_version(name, source=model_uri, run_id=run_id, tags=tags, model_id=model_id)
-    registry.set_registered_model_alias(name, alias, str(version.version))
+    if alias is not None:
+        registry.set_registered_model_alias(name, alias, str(version.version))
     return str(version.version)
+
+
+def set_alias(settings: Settings, alias: str, version: str) -> None:
+    client(settings).set_registered_model_alias(settings.mlflow.registered_model, alias, version)
 
 
 def aliases(settings: Settings) -> dict[str, str]:

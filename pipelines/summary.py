@@ -31,6 +31,9 @@ def where_to_look(settings: Settings) -> Table:
     if settings.level >= 2:
         table.add_row("drift reports (Evidently UI)", "make monitor-ui")
         table.add_row("drift reports (HTML files)", str(settings.monitoring_dir / "reports"))
+    if settings.level >= 3:
+        table.add_row("model cards, compliance reports", f"{settings.state / 'governance' / 'versions'}/v<n>/")
+        table.add_row("audit trail (verified)", "make audit")
     table.add_row("state folder", str(settings.state))
     return table
 
@@ -56,8 +59,10 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         f"\nMLflow run {result.run_id}",
     )
     reg = result.registration
-    if reg.version:
+    if reg.version and reg.alias:
         steps.add_row("gate", f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'")
+    elif reg.version:
+        steps.add_row("gate", f"{reg.verdict}\nversion {reg.version}: {reg.note}")
     else:
         steps.add_row("gate", f"{reg.verdict}\nnothing registered; the champion stays")
     alert = result.drift_alert

@@ -72,6 +72,29 @@ def better(metric: str, a: float, b: float) -> bool:
     return a < b if metric in LOWER_IS_BETTER else a > b
 
 
+def score_candidate(
+    inner: Split,
+    schema: Schema,
+    columns: FeatureColumns,
+    training: TrainingSettings,
+    candidate: Candidate,
+    constraints: Constraints | None = None,
+) -> ScoredCandidate:
+    """Fit one candidate on the inner training weeks and score it on the validation weeks."""
+    started = time.perf_counter()
+    model = build_model(columns, candidate.family, candidate.params, training.seed)
+    model.fit(features_of(inner.train, columns), inner.train[schema.label])
+    proba = model.predict_proba(features_of(inner.holdout, columns))[:, 1]
+    metrics = evaluate(inner.holdout[schema.label], proba, training.decision_threshold)
+    eligible = constraints.met_by(metrics) if constraints else True
+    return ScoredCandidate(candidate, metrics, time.perf_counter() - started, eligible)
+
+
+# Scores every candidate with the given one-candidate function: in this process by
+# default, or on a distributed engine (pipelines/flows.py passes a Dask-backed one).
+ScoreAll = Callable[[Callable[[Candidate], ScoredCandidate], list[Candidate]], list[ScoredCandidate]]
+
+
 def search(
     frame: pd.DataFrame,
     schema: Schema,
@@ -79,6 +102,7 @@ def search(
     training: TrainingSettings,
     constraints: Constraints | None = None,
     on_candidate: Callable[[ScoredCandidate], None] = lambda scored: None,
+    score_all: ScoreAll | None = None,
 ) -> tuple[TrainedModel, list[ScoredCandidate]]:
     """Score every candidate on the validation weeks; refit the best; evaluate it on the holdout.
 
@@ -89,17 +113,19 @@ def search(
     outer = time_split(frame, schema, training.holdout_weeks)
     inner = time_split(outer.train, schema, training.search.validation_weeks)
     metric = training.search.primary_metric
+
+    def score(candidate: Candidate) -> ScoredCandidate:
+        return score_candidate(inner, schema, columns, training, candidate, constraints)
+
     scored: list[ScoredCandidate] = []
-    for candidate in candidates(training):
-        started = time.perf_counter()
-        model = build_model(columns, candidate.family, candidate.params, training.seed)
-        model.fit(features_of(inner.train, columns), inner.train[schema.label])
-        proba = model.predict_proba(features_of(inner.holdout, columns))[:, 1]
-        metrics = evaluate(inner.holdout[schema.label], proba, training.decision_threshold)
-        eligible = constraints.met_by(metrics) if constraints else True
-        result = ScoredCandidate(candidate, metrics, time.perf_counter() - started, eligible)
-        scored.append(result)
-        on_candidate(result)
+    if score_all is None:
+        for candidate in candidates(training):
+            scored.append(score(candidate))
+            on_candidate(scored[-1])
+    else:
+        scored = score_all(score, candidates(training))
+        for result in scored:
+            on_candidate(result)
     pool = [r for r in scored if r.eligible] or scored
     best = pool[0]
     for result in pool[1:]:

@@ -44,9 +44,13 @@ def open_repo(settings: Settings) -> Repo:
         path.mkdir(parents=True, exist_ok=True)
     repo = Repo(str(root))
     with repo.config.edit("local") as conf:
-        conf["core"]["remote"] = "local"
         conf["cache"]["dir"] = RelPath(str(places["cache"]))
         conf["remote"]["local"] = {"url": RelPath(str(places["remote"]))}
+        # A shared remote (team profile): its endpoint and keys come from the environment.
+        shared = settings.dvc.remote
+        if shared:
+            conf["remote"]["shared"] = {"url": shared}
+        conf["core"]["remote"] = "shared" if shared else "local"
     repo.close()
     return Repo(str(root))
 

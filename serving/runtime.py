@@ -25,7 +25,7 @@ from features.engineering import FeatureColumns, features_of
 from features.store import OnlineFeatures
 from serving.canary import CanaryState, Variant, read_state, route
 from serving.prediction_log import PredictionLog, clean_features
-from serving.schema import CreditDecision, LoanApplication
+from serving.schema import CreditDecision, Explanation, FeatureContribution, LoanApplication
 
 # The registry aliases: the serving version, the one in the canary, the one before.
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
@@ -86,6 +86,8 @@ class ServingRuntime:
         self.state = CanaryState()
         self.champion = load_alias(settings, CHAMPION)
         self.challenger: LoadedModel | None = None
+        self._explainers: dict[str, Any] = {}  # version -> LocalExplainer, built on first /explain
+        self._explainers_lock = threading.Lock()  # not the models' lock: building one may import shap (2 s)
         self.refresh()
         self._stop = threading.Event()
         if watch:
@@ -184,6 +186,52 @@ class ServingRuntime:
             }
         )
         return Answer(decision, elapsed, fallback)
+
+    def _explainer(self, model: LoadedModel) -> Any:
+        from governance.explain import LocalExplainer
+
+        with self._explainers_lock:
+            explainer = self._explainers.get(model.version)
+            if explainer is None or explainer.model is not model.model:
+                explainer = LocalExplainer(model.model, model.columns)
+                # Keep only what may still be asked for: this model and the pair being served.
+                serving = {m.version for m in (self.champion, self.challenger) if m is not None}
+                self._explainers = {v: e for v, e in self._explainers.items() if v in serving}
+                self._explainers[model.version] = explainer
+            return explainer
+
+    def explain(self, application: LoanApplication, top_k: int) -> Explanation:
+        """The top contributions to this application's risk, from the model that would answer it.
+
+        Routed like ``answer`` (sticky, same variant), but not logged: it is not a decision.
+        """
+        champion, challenger, state = self.champion, self.challenger, self.state
+        if champion is None:
+            raise RuntimeError("no champion is loaded")
+        frame = self.features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
+        variant: Variant = route(application.customer_id, state) if challenger else "champion"
+        model = challenger if variant == "challenger" and challenger else champion
+        try:
+            explained = self._explainer(model).explain(frame)
+        except Exception:  # as in answer(): a failing challenger is replaced by the champion
+            if model is champion:
+                raise
+            variant, model = "champion", champion
+            explained = self._explainer(model).explain(frame)
+        top = explained.top(top_k)
+        return Explanation(
+            request_id=application.request_id or uuid.uuid4().hex,
+            customer_id=application.customer_id,
+            model_version=model.version,
+            variant=variant,
+            probability_of_default=round(model.risk(frame), 6),
+            method=explained.method,
+            base_value=explained.base_value,
+            top_features=[
+                FeatureContribution(feature=c.feature, value=c.value, contribution=c.contribution) for c in top
+            ],
+            rest=round(sum(c.contribution for c in explained.contributions[top_k:]), 6),
+        )
 
     def describe(self) -> dict[str, object]:
         """What the service routes by right now."""

@@ -59,6 +59,32 @@ class CreditDecision(BaseModel):
     variant: Variant
 
 
+class FeatureContribution(BaseModel):
+    """How much one input moved this applicant's risk, in log-odds of default, from the baseline."""
+
+    feature: str
+    value: float | str | None
+    contribution: float
+
+
+class Explanation(BaseModel):
+    """What ``/explain`` answers: the model that would decide this application, and why.
+
+    ``base_value`` + the contributions listed + ``rest`` (the inputs not listed) is the
+    model's log-odds of default, so ``probability_of_default`` = sigmoid of that sum.
+    """
+
+    request_id: str
+    customer_id: str
+    model_version: str
+    variant: Variant
+    probability_of_default: float
+    method: str
+    base_value: float
+    top_features: list[FeatureContribution]
+    rest: float
+
+
 def applications_from(frame: pd.DataFrame, limit: int, one_per_customer: bool = True) -> list[dict[str, Any]]:
     """Rows of application data as request bodies: what the simulator, demo and tests send.
 

@@ -5,6 +5,8 @@ Endpoints:
   ``X-Model-Version`` and ``X-Model-Variant`` say who answered.
 * ``GET /healthz`` (BentoML's own): the process is up. ``GET /readyz``: a champion is
   loaded (BentoML's readiness probe asks ``__is_ready__``).
+* ``POST /explain``: the same body as ``/predict``; the top contributing features of the
+  model that would answer (``governance/explain.py``), in log-odds. Not logged.
 * ``POST /canary``: what the service routes by right now (versions, weight, shadow).
 * ``GET /metrics``: Prometheus, with requests, errors and latency per variant.
 
@@ -21,7 +23,7 @@ import bentoml
 from core.settings import load_settings
 from serving.limits import ClientErrorFilter, MaxBodySize
 from serving.runtime import ServingRuntime
-from serving.schema import CreditDecision, LoanApplication
+from serving.schema import CreditDecision, Explanation, LoanApplication
 
 REQUESTS = bentoml.metrics.Counter(
     name="credit_requests", documentation="Answered prediction requests", labelnames=["variant", "model_version"]
@@ -48,7 +50,9 @@ LATENCY = bentoml.metrics.Histogram(
 )
 class CreditService:
     def __init__(self) -> None:
-        self.runtime = ServingRuntime(load_settings())
+        settings = load_settings()
+        self.runtime = ServingRuntime(settings)
+        self.explain_top_k = settings.governance.explain_top_k
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
@@ -79,6 +83,16 @@ class CreditService:
         REQUESTS.labels(variant=decision.variant, model_version=decision.model_version).inc()
         LATENCY.labels(variant=decision.variant).observe(answer.elapsed_ms / 1000)
         return decision
+
+    @bentoml.api(route="/explain")  # type: ignore[untyped-decorator]
+    def explain(self, application: LoanApplication, /, ctx: bentoml.Context) -> Explanation:
+        """The top contributing features for one application (same body as /predict); not a decision, not logged."""
+        if not self.runtime.ready:
+            raise bentoml.exceptions.ServiceUnavailable("no champion model is loaded yet")
+        explanation = self.runtime.explain(application, self.explain_top_k)
+        ctx.response.headers["X-Model-Version"] = explanation.model_version
+        ctx.response.headers["X-Model-Variant"] = explanation.variant
+        return explanation
 
 
 CreditService.add_asgi_middleware(MaxBodySize)  # type: ignore[attr-defined]

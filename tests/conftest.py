@@ -78,6 +78,18 @@ def write_params(folder: Path, **sections: dict[str, Any]) -> Path:
     return path
 
 
+def write_policy(folder: Path, **stage_rules: Any) -> Path:
+    """Copy governance/policy.yaml into ``folder``, with ``stage_rules`` merged over both stages' rules."""
+    from core.settings import PROJECT_ROOT
+
+    tree = yaml.safe_load((PROJECT_ROOT / "governance" / "policy.yaml").read_text())
+    for rules in tree["stages"].values():
+        rules.update(stage_rules)
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
 # Timing rules are measured, so noisy on a busy machine; tests of other things give them room.
 ROOMY_GATE = {"latency_budget_ms": 10_000.0}
 

@@ -11,6 +11,7 @@ import pytest
 from core.environment import apply_tool_environment
 from core.settings import load_settings
 from core.synthetic import SHIFTED_COLUMNS
+from governance import audit
 from pipelines import registry
 from pipelines.loop import run_loop
 from tests.conftest import write_params
@@ -59,3 +60,7 @@ def test_drifted_traffic_leads_to_a_new_registered_version_that_records_its_trig
     if result.canary.outcome == "promoted":
         assert champion == retrained.registration.version
     assert (settings.monitoring_dir / "workspace").exists()
+    # The trigger is in the audit trail, and the trail's chain holds.
+    trail = audit.history(settings)
+    assert any(e.event == "retrain_trigger" and e.reason == trigger.reason for e in trail)
+    assert audit.verify(settings).ok

@@ -14,6 +14,7 @@ from core.environment import tool_environment
 from core.settings import load_settings
 from core.synthetic import generate_week
 from features import engineering, store
+from governance import audit
 from pipelines import registry
 from pipelines.flows import DataValidationError, training_pipeline
 from pipelines.ingest import lender_config, load_raw
@@ -75,6 +76,11 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
         experiment_names=["credit-default"], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
     )
     assert len(nested) == settings.training.search.budget
+    # Governed: card, explanation and compliance report logged with the version's run.
+    governed = {a.path for a in registry.client(settings).list_artifacts(version.tags["training_run"], "governance")}
+    expected = {"model_card.md", "model_card.html", "importance.png", "fairness.json", "compliance_champion.json"}
+    assert {f"governance/{name}" for name in expected} <= governed
+    assert version.tags["policy_champion"] == "passed" and version.tags["data_validation"] == "passed"
 
     # A second run with no new data is idempotent on the data side, and the gate
     # refuses to pile up a version that is no better: the champion stays.
@@ -82,6 +88,15 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert again.data_version == result.data_version and again.batches == []
     assert again.registration.version is None and "beats_champion" in again.registration.verdict
     assert registry.aliases(settings) == {"champion": "1"}
+    trail = audit.verify(settings)
+    assert trail.ok, trail.problems
+    assert [e.event for e in trail.entries] == [
+        "gate_verdict",
+        "registration",
+        "policy_verdict",
+        "promotion",
+        "gate_verdict",
+    ]
 
     # The data grows; version 1 still reproduces from its recorded lineage.
     extra = generate_week(lender_config(settings), settings.data.history_weeks + 1)

@@ -12,7 +12,14 @@ from pipelines import registry, tracking
 from pipelines.promotion import gate_and_register
 from pipelines.training import TrainedModel, fit_and_score, time_split
 
-LINEAGE = {"data_version": "0" * 32 + ".dir", "feature_service": "credit_default_v1"}
+# What the flow hands over: complete lineage, and the data passed its contract (the policy checks both).
+LINEAGE = {
+    "data_version": "0" * 32 + ".dir",
+    "features_version": "1" * 32 + ".dir",
+    "feature_service": "credit_default_v1",
+    "feature_views": "customer_history",
+    "data_validation": "passed",
+}
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,12 @@ import pytest
 from core.settings import Settings, load_settings
 from core.synthetic import generate_week
 from features import engineering, store
+from governance import review
 from pipelines import registry, tracking
 from pipelines.ingest import lender_config
 from pipelines.training import fit_and_score, time_split
 from serving import process
-from tests.conftest import write_params
+from tests.conftest import write_params, write_policy
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,13 @@ def free_port() -> int:
 
 def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     """Raw data, features in Feast (offline and online), nothing trained yet."""
-    write_params(folder, data={"history_weeks": 5, "applications_per_week": 400, "customers": 300})
+    # Data this small scores below the real metric floors: here the policy checks everything else.
+    policy = write_policy(folder, minimums={}, maximums={})
+    write_params(
+        folder,
+        data={"history_weeks": 5, "applications_per_week": 400, "customers": 300},
+        governance={"policy_file": str(policy)},
+    )
     # environ={}: MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI, so an earlier
     # module's store would otherwise override this workspace's (module fixtures run
     # before the per-test environment clean-up).
@@ -44,17 +51,39 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     return settings, store.training_frame(feature_store, settings, raw)
 
 
+# What the pipeline records for a version besides the run's own tags (the policy checks it).
+LINEAGE = {
+    "features_version": "1" * 32 + ".dir",
+    "feature_service": "credit_default_v1",
+    "feature_views": "customer_history",
+    "data_validation": "passed",
+}
+
+
 def register_model(
-    settings: Settings, frame: pd.DataFrame, alias: str, columns: engineering.FeatureColumns | None = None
+    settings: Settings,
+    frame: pd.DataFrame,
+    alias: str,
+    columns: engineering.FeatureColumns | None = None,
+    governed: bool = False,
 ) -> str:
-    """Train a model on ``frame`` and register it behind ``alias``."""
+    """Train a model on ``frame`` and register it behind ``alias``.
+
+    ``governed``: also log what the governance policy asks of a champion (fairness,
+    explanation, model card), as the pipeline does; a promotion checks it.
+    """
     columns = columns or store.model_feature_columns(settings)
     split = time_split(frame, settings.schema_, settings.training.holdout_weeks)
     model = fit_and_score(
         split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training
     )
     logged = tracking.log_training_run(settings, model, data_version="0" * 32 + ".dir", training_frame=frame)
-    return registry.register(settings, logged.model_uri, logged.run_id, {"purpose": "serving tests"}, alias)
+    tags = {"purpose": "serving tests", "training_run": logged.run_id, **LINEAGE}
+    version = registry.register(settings, logged.model_uri, logged.run_id, tags, alias)
+    if governed:
+        review.assess_version(settings, version, model.model, columns, split.holdout)
+        review.publish_card(settings, version)
+    return version
 
 
 class Server:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from features.engineering import FeatureColumns
-from pipelines import registry
+from governance import audit
+from pipelines import promotion, registry
 from serving.canary import Analysis, CanaryConfig, read_state
 from serving.controller import run_canary
 from serving.runtime import state_path
@@ -62,7 +63,7 @@ def test_a_sound_challenger_is_promoted_through_every_step(canary_served: tuple[
     server, frame = canary_served
     settings = server.settings
     champion = registry.aliases(settings)["champion"]
-    challenger = register_model(settings, frame, registry.CHALLENGER)
+    challenger = register_model(settings, frame, registry.CHALLENGER, governed=True)
     with Traffic(server, applicants(frame, 200)) as traffic:
         run = run_canary(settings, server.url, FAST, report=lambda line: None)
         time.sleep(0.5)
@@ -90,3 +91,35 @@ def test_a_failing_challenger_is_rolled_back_while_the_champion_keeps_answering(
     tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, broken).tags
     assert tags["canary"] == "rejected" and "success rate" in tags["canary_reason"]
     assert set(traffic.statuses) == {200} and set(traffic.variants) == {"champion"}
+
+
+def test_in_manual_mode_the_canary_waits_for_an_approval_with_the_champion_serving(
+    canary_served: tuple[Server, pd.DataFrame],
+) -> None:
+    server, frame = canary_served
+    governance = server.settings.governance.model_copy(update={"approval_mode": "manual"})
+    settings = server.settings.model_copy(update={"governance": governance})
+    champion = registry.aliases(settings)["champion"]
+    challenger = register_model(settings, frame, registry.CHALLENGER, governed=True)
+    with Traffic(server, applicants(frame, 200)):
+        run = run_canary(settings, server.url, FAST, report=lambda line: None)
+    assert run is not None and run.outcome == "awaiting_approval", run.history if run else None
+    assert registry.aliases(settings)["champion"] == champion
+    assert registry.aliases(settings)["challenger"] == challenger
+    assert read_state(state_path(settings)).challenger_version is None  # the champion answers everyone
+    tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, challenger).tags
+    assert tags["policy_champion"] == "awaiting_approval" and tags["policy_champion_failed"] == "approval"
+
+    again = run_canary(settings, server.url, FAST, report=lambda line: None)  # no approval yet: still waiting
+    assert again is not None and again.outcome == "awaiting_approval" and len(again.history) == 2
+
+    said = promotion.approve(settings, challenger, approver="risk-officer", reason="model card reviewed")
+    assert "promoted to champion" in said
+    assert registry.aliases(settings) == {"champion": challenger, "previous": champion}
+    trail = [(e.event, e.actor) for e in audit.history(settings) if e.version == challenger]
+    assert trail[-3:] == [
+        ("approval", "risk-officer"),
+        ("policy_verdict", "risk-officer"),
+        ("promotion", "risk-officer"),
+    ]
+    assert audit.verify(settings).ok

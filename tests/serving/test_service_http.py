@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
 
+from features import store
 from features.engineering import FeatureColumns
 from pipelines import registry
 from serving.canary import CanaryState, write_state
@@ -47,6 +49,27 @@ def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.
     assert 0 < body["probability_of_default"] < 1 and body["decision"] in {"approve", "decline"}
     assert httpx.get(server.url + "/healthz").status_code == 200
     assert 'credit_requests_total{model_version="1",variant="champion"}' in httpx.get(server.url + "/metrics").text
+
+
+def test_explain_gives_the_top_features_that_add_up_to_the_answer(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    body = {**GOOD, "request_id": "why-1"}
+    reply = httpx.post(server.url + "/explain", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    explained = reply.json()
+    assert explained["request_id"] == "why-1" and explained["model_version"] == "1"
+    assert reply.headers["x-model-version"] == "1" and explained["method"].startswith("linear")
+    top = explained["top_features"]
+    assert len(top) == server.settings.governance.explain_top_k
+    sizes = [abs(t["contribution"]) for t in top]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
+    assert {t["feature"] for t in top} <= set(store.model_feature_columns(server.settings).all)
+    log_odds = explained["base_value"] + sum(t["contribution"] for t in top) + explained["rest"]
+    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(explained["probability_of_default"], abs=1e-4)
+    decided = post(server, body).json()
+    assert decided["probability_of_default"] == pytest.approx(explained["probability_of_default"], abs=1e-6)
+    refused = httpx.post(server.url + "/explain", json={**GOOD, "age": 7}, timeout=30)
+    assert refused.status_code == 400 and "age" in refused.text
 
 
 def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFrame]) -> None:
@@ -117,10 +140,12 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(served: tuple[Serv
     try:
         set_canary(server, CanaryState(challenger_version=broken, weight=100))
         answers = [post(server, r) for r in requests]
+        explained = httpx.post(server.url + "/explain", json=requests[0], timeout=30)
     finally:
         set_canary(server, CanaryState())
     assert all(a.status_code == 200 for a in answers)
     assert {a.json()["variant"] for a in answers} == {"champion"}
+    assert explained.status_code == 200 and explained.json()["variant"] == "champion"  # explained by who answered
     assert (
         'credit_errors_total{kind="challenger_fallback",variant="challenger"}'
         in httpx.get(server.url + "/metrics").text

@@ -1,0 +1,248 @@
+"""Model cards, written from what the registry, the run and the audit trail already know.
+
+One Markdown text is the card; the HTML page is that text rendered, with the importance
+plot embedded as base64 so the page stands alone. Both are logged to the version's
+training run (``governance/model_card.md``, ``.html``) and written under
+``.state/governance/versions/v<n>/``. The people-written parts (intended use, out of
+scope, limitations) come from ``model_card`` in the policy file.
+"""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+from features.engineering import FeatureColumns
+from governance import audit
+from governance.evidence import VersionRecord, read_artifact, read_json, read_run_json, version_dir
+from governance.policy import Policy
+
+METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error", "default_rate")
+LINEAGE = (
+    "training_run",
+    "data_version",
+    "features_version",
+    "feature_service",
+    "feature_views",
+    "git_commit",
+    "params_digest",
+    "model_family",
+    "data_validation",
+)
+HISTORY_EVENTS = ("registration", "policy_verdict", "approval", "rejection", "promotion", "rollback")
+
+
+@dataclass(frozen=True)
+class Card:
+    version: str
+    markdown: str
+    html: str
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _training_data(record: VersionRecord) -> list[str]:
+    lineage = record.lineage
+    rows: list[list[Any]] = [
+        ["data version (DVC, data/raw)", lineage.get("data_version", "not recorded")],
+        ["feature table version (DVC, data/features)", lineage.get("features_version", "not recorded")],
+        ["source and scenario", f"{lineage.get('data_source', '?')}, {lineage.get('data_scenario', '?')}"],
+        ["holdout starts", record.params.get("holdout_start", "?")],
+        ["training rows", int(record.metrics.get("train_rows", 0))],
+        ["holdout rows", int(record.metrics.get("holdout_rows", 0))],
+        ["data validation", lineage.get("data_validation", "not recorded")],
+    ]
+    return _table(["what", "value"], rows)
+
+
+def _features(record: VersionRecord, settings: Settings) -> list[str]:
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    columns = FeatureColumns.from_signature(record.source)
+    return [
+        f"{len(columns.all)} inputs, served by feature service `{record.lineage.get('feature_service', '?')}`.",
+        "",
+        f"- numeric: {', '.join(columns.numeric)}",
+        f"- categorical: {', '.join(columns.categorical) or 'none'}",
+        f"- kept out (sensitive, used for fairness only): {', '.join(settings.schema_.sensitive) or 'none'}",
+    ]
+
+
+def _metrics(record: VersionRecord, slices: dict[str, dict[str, dict[str, float]]] | None) -> list[str]:
+    lines = ["On the time-based holdout (the latest weeks).", ""]
+    lines += _table(["metric", "value"], [[m, record.metrics[m]] for m in METRICS if m in record.metrics])
+    if slices:
+        lines += ["", "Per slice:", ""]
+        rows = [
+            [name, group, int(values["rows"]), values.get("roc_auc", float("nan")), values["default_rate"]]
+            for name, groups in slices.items()
+            for group, values in groups.items()
+        ]
+        lines += _table(["slice", "group", "rows", "roc_auc", "default rate"], rows)
+    return lines
+
+
+def _fairness(fairness: dict[str, Any] | None, policy: Policy) -> list[str]:
+    if fairness is None:
+        return ["No fairness assessment was logged."]
+    limits = policy.stages["champion"].fairness
+    lines = [
+        f"A decline is a predicted default at or above {fairness['threshold']}; {fairness['rows']} holdout rows.",
+        "",
+    ]
+    lines += _table(
+        ["gap (largest over sensitive attributes)", "value", "champion policy limit"],
+        [
+            [
+                "demographic parity difference",
+                fairness["demographic_parity_difference"],
+                limits.demographic_parity_difference,
+            ],
+            ["equalized odds difference", fairness["equalized_odds_difference"], limits.equalized_odds_difference],
+        ],
+    )
+    for attribute, result in fairness["attributes"].items():
+        lines += ["", f"By `{attribute}`:", ""]
+        rows = [
+            [g, v["rows"], v["decline_rate"], v["true_positive_rate"], v["false_positive_rate"], v["default_rate"]]
+            for g, v in result["groups"].items()
+        ]
+        lines += _table(["group", "rows", "decline rate", "TPR", "FPR", "default rate"], rows)
+    return lines
+
+
+def _explanation(importance: list[dict[str, Any]] | None) -> list[str]:
+    if importance is None:
+        return ["No explanation was logged."]
+    lines = [
+        "Permutation importance on a holdout sample: how much ROC AUC drops when a column is shuffled.",
+        "Per-request explanations: `POST /explain` on the service.",
+        "",
+        "![feature importance](importance.png)",
+        "",
+    ]
+    return lines + _table(
+        ["feature", "importance", "std"], [[i["feature"], i["mean"], i["std"]] for i in importance[:10]]
+    )
+
+
+def _verdicts(gate: dict[str, Any] | None, reports: dict[str, dict[str, Any] | None]) -> list[str]:
+    lines = []
+    if gate is None:
+        lines.append("- validation gate: no verdict logged")
+    else:
+        failed = [r["rule"] for r in gate["rules"] if not r["passed"]]
+        outcome = "passed" if gate["passed"] else f"rejected by {', '.join(failed)}"
+        lines.append(f"- validation gate: {outcome} ({len(gate['rules'])} rules)")
+    for stage, report in reports.items():
+        if report is None:
+            lines.append(f"- {stage} policy: not evaluated yet")
+            continue
+        outcome = "passed" if report["passed"] else f"refused by {', '.join(report['failed'])}"
+        lines.append(
+            f"- {stage} policy {report['policy_version']} ({report['approval_mode']} approval), "
+            f"{report['evaluated_at']}: {outcome}"
+        )
+    return lines
+
+
+def _history(settings: Settings, version: str) -> list[str]:
+    entries = [e for e in audit.history(settings) if e.version == version and e.event in HISTORY_EVENTS]
+    if not entries:
+        return ["Nothing recorded yet."]
+    return _table(["when", "event", "by", "why"], [[e.time, e.event, e.actor, e.reason] for e in entries])
+
+
+def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -> str:
+    """The card as Markdown: one ``##`` section per policy-required heading."""
+    facts = policy.model_card
+    importance = read_json(settings, record, "importance.json")
+    reports = {stage: read_json(settings, record, f"compliance_{stage}.json") for stage in ("challenger", "champion")}
+    lineage = record.lineage
+    sections: dict[str, list[str]] = {
+        "Intended use": [facts.intended_use],
+        "Out of scope": [facts.out_of_scope],
+        "Training data": _training_data(record),
+        "Features": _features(record, settings),
+        "Metrics": _metrics(record, read_json(settings, record, "slices.json")),
+        "Fairness": _fairness(read_json(settings, record, "fairness.json"), policy),
+        "Explanation": _explanation(importance),
+        "Lineage": [
+            *_table(["key", "value"], [[key, lineage.get(key, "not recorded")] for key in LINEAGE]),
+            "",
+            f"Model: `{record.source}`. Reproduce: `make reproduce VERSION={record.version}`.",
+        ],
+        "Verdicts": _verdicts(read_run_json(settings, record, "gate_verdict.json"), reports),
+        "Approvals": _history(settings, record.version),
+        "Limitations": [facts.limitations],
+    }
+    head = [
+        f"# Model card: {settings.mlflow.registered_model}, version {record.version}",
+        "",
+        f"{lineage.get('model_family', 'model')}; governed by policy {policy.version} (owner: {policy.owner}).",
+    ]
+    body = [line for title, lines in sections.items() for line in ("", f"## {title}", "", *lines)]
+    return "\n".join(head + body) + "\n"
+
+
+def render_html(markdown_text: str, title: str, importance_png_uri: str | None) -> str:
+    """A self-contained page: the card rendered, the plot inlined."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+    if importance_png_uri:
+        body = body.replace('src="importance.png"', f'src="{importance_png_uri}"')
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+        "code{background:#f3f3f3;padding:0 .2em}img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def png_uri(settings: Settings, record: VersionRecord) -> str | None:
+    """The importance plot as a data URI: the local copy, else the run's artifact."""
+    from governance.evidence import client
+    from governance.explain import png_data_uri
+
+    local = version_dir(settings, record.version) / "importance.png"
+    if local.exists():
+        return png_data_uri(local.read_bytes())
+    if "importance.png" not in record.artifacts:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = client(settings).download_artifacts(record.run_id, "governance/importance.png", folder)
+        return png_data_uri(Path(path).read_bytes())
+
+
+def build(settings: Settings, record: VersionRecord, policy: Policy) -> Card:
+    text = render_markdown(settings, record, policy)
+    title = f"Model card: {settings.mlflow.registered_model} v{record.version}"
+    return Card(record.version, text, render_html(text, title, png_uri(settings, record)))
+
+
+def stored_card(settings: Settings, record: VersionRecord) -> str | None:
+    return read_artifact(settings, record, "model_card.md")
+
+
+def card_paths(settings: Settings, version: str) -> tuple[Path, Path]:
+    folder = version_dir(settings, version)
+    return folder / "model_card.md", folder / "model_card.html"

@@ -1,0 +1,274 @@
+"""Policy as code: ``governance/policy.yaml`` loaded into a typed policy, judged by plain rules.
+
+Each rule is a small function of the stage's rules and the version's ``Evidence``
+(gathered by ``governance/evidence.py``) and returns named ``RuleResult``s. A version
+may take a role only if every rule of that stage passes; a refusal names each failing
+rule. The result is a ``ComplianceReport``, rendered as JSON and Markdown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Stage = Literal["challenger", "champion"]
+ApprovalMode = Literal["automatic", "manual"]
+FAIRNESS_METRICS = ("demographic_parity_difference", "equalized_odds_difference")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FairnessLimits(_Strict):
+    demographic_parity_difference: float | None = Field(None, ge=0.0, le=1.0)
+    equalized_odds_difference: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class StageRules(_Strict):
+    minimums: dict[str, float] = Field(default_factory=dict)
+    maximums: dict[str, float] = Field(default_factory=dict)
+    fairness: FairnessLimits = FairnessLimits()
+    data_validation: bool = True
+    lineage: tuple[str, ...] = ()
+    no_protected_features: bool = True
+    model_card: bool = True
+    explanation: bool = True
+
+
+class ApprovalRules(_Strict):
+    stages: tuple[Stage, ...] = ("champion",)
+
+
+class CardFacts(_Strict):
+    intended_use: str = Field(min_length=1)
+    out_of_scope: str = Field(min_length=1)
+    limitations: str = Field(min_length=1)
+    required_sections: tuple[str, ...] = ()
+
+
+class Policy(_Strict):
+    version: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    stages: dict[Stage, StageRules]
+    approval: ApprovalRules = ApprovalRules()
+    model_card: CardFacts
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate the policy file; a bad value fails naming its key."""
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ValueError(f"governance policy not found: {path}") from None
+    try:
+        return Policy.model_validate(tree)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"invalid governance policy in {path}: {problems}") from None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The latest approval or rejection recorded for a version."""
+
+    kind: Literal["approval", "rejection"]
+    actor: str
+    reason: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What is known about a version, from the registry, its run and the audit trail."""
+
+    version: str
+    metrics: dict[str, float]
+    fairness: dict[str, float] | None  # None: no fairness assessment logged
+    data_validation: str | None  # "passed" when the training data met its contract
+    lineage: dict[str, str]
+    features: tuple[str, ...]
+    protected: tuple[str, ...]  # sensitive attributes and identifiers of the schema
+    card_sections: tuple[str, ...] | None  # None: no model card logged
+    explanation: bool
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    passed: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
+
+
+def metric_rules(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    results = []
+    for kind, bounds in (("minimum", rules.minimums), ("maximum", rules.maximums)):
+        for metric, bound in bounds.items():
+            value = evidence.metrics.get(metric)
+            if value is None:
+                results.append(RuleResult(f"metric.{kind}.{metric}", False, "not measured"))
+                continue
+            passed = value >= bound if kind == "minimum" else value <= bound
+            sign = ">=" if kind == "minimum" else "<="
+            results.append(
+                RuleResult(f"metric.{kind}.{metric}", passed, f"{value:.4f} {'' if passed else 'not '}{sign} {bound}")
+            )
+    return results
+
+
+def fairness_rules(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    results = []
+    for metric in FAIRNESS_METRICS:
+        limit = getattr(rules.fairness, metric)
+        if limit is None:
+            continue
+        value = None if evidence.fairness is None else evidence.fairness.get(metric)
+        if value is None:
+            results.append(RuleResult(f"fairness.{metric}", False, "no fairness assessment logged"))
+            continue
+        passed = value <= limit
+        results.append(RuleResult(f"fairness.{metric}", passed, f"{value:.4f} {'' if passed else 'not '}<= {limit}"))
+    return results
+
+
+def data_validation_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    if not rules.data_validation:
+        return []
+    passed = evidence.data_validation == "passed"
+    return [
+        RuleResult("data_validation", passed, f"training data validation: {evidence.data_validation or 'not recorded'}")
+    ]
+
+
+def lineage_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    if not rules.lineage:
+        return []
+    missing = [key for key in rules.lineage if not evidence.lineage.get(key)]
+    detail = f"missing {', '.join(missing)}" if missing else f"all {len(rules.lineage)} keys recorded"
+    return [RuleResult("lineage", not missing, detail)]
+
+
+def protected_features_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    if not rules.no_protected_features:
+        return []
+    found = [f for f in evidence.features if f in set(evidence.protected)]
+    detail = f"protected columns among the features: {', '.join(found)}" if found else "none among the features"
+    return [RuleResult("features.no_protected", not found, detail)]
+
+
+def model_card_rule(rules: StageRules, evidence: Evidence, required: tuple[str, ...]) -> list[RuleResult]:
+    if not rules.model_card:
+        return []
+    if evidence.card_sections is None:
+        return [RuleResult("model_card", False, "no model card logged")]
+    missing = [s for s in required if s not in evidence.card_sections]
+    detail = f"missing sections: {', '.join(missing)}" if missing else "logged, every required section present"
+    return [RuleResult("model_card", not missing, detail)]
+
+
+def explanation_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
+    if not rules.explanation:
+        return []
+    return [
+        RuleResult("explanation", evidence.explanation, "logged" if evidence.explanation else "no explanation logged")
+    ]
+
+
+def approval_rule(policy: Policy, stage: Stage, mode: ApprovalMode, evidence: Evidence) -> list[RuleResult]:
+    """A recorded rejection blocks in any mode; in manual mode the listed stages need an approval."""
+    decision = evidence.decision
+    if decision is not None and decision.kind == "rejection":
+        return [RuleResult("approval", False, f"rejected by {decision.actor}: {decision.reason}")]
+    if mode != "manual" or stage not in policy.approval.stages:
+        return []
+    if decision is None:
+        return [
+            RuleResult(
+                "approval", False, f"manual mode: waiting for an approval (make approve VERSION={evidence.version})"
+            )
+        ]
+    return [RuleResult("approval", True, f"approved by {decision.actor} at {decision.time}: {decision.reason}")]
+
+
+StageRule = Callable[[StageRules, Evidence], list[RuleResult]]
+STAGE_RULES: tuple[StageRule, ...] = (
+    metric_rules,
+    fairness_rules,
+    data_validation_rule,
+    lineage_rule,
+    protected_features_rule,
+    explanation_rule,
+)
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    version: str
+    stage: Stage
+    policy_version: str
+    approval_mode: ApprovalMode
+    rules: list[RuleResult]
+    evaluated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rules)
+
+    @property
+    def failed(self) -> list[RuleResult]:
+        return [r for r in self.rules if not r.passed]
+
+    @property
+    def only_waiting_for_approval(self) -> bool:
+        """Refused for no reason but a missing approval: the version waits, it is not rejected."""
+        return bool(self.failed) and all(r.rule == "approval" and "waiting" in r.detail for r in self.failed)
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.stage} policy {self.policy_version}: passed all {len(self.rules)} rules"
+        failing = "; ".join(f"{r.rule} ({r.detail})" for r in self.failed)
+        return f"{self.stage} policy {self.policy_version}: refused by {failing}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed, "failed": [r.rule for r in self.failed]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# Compliance report: version {self.version}, stage {self.stage}",
+            "",
+            f"Policy {self.policy_version}, approval mode {self.approval_mode}, evaluated {self.evaluated_at}.",
+            "",
+            f"**Verdict: {'PASSED' if self.passed else 'REFUSED'}**",
+            "",
+            "| rule | result | detail |",
+            "|---|---|---|",
+        ]
+        lines += [f"| `{r.rule}` | {'pass' if r.passed else '**FAIL**'} | {r.detail} |" for r in self.rules]
+        return "\n".join(lines) + "\n"
+
+
+def evaluate(policy: Policy, stage: Stage, evidence: Evidence, mode: ApprovalMode) -> ComplianceReport:
+    """Judge ``evidence`` against every rule of ``stage``."""
+    rules = policy.stages.get(stage)
+    if rules is None:
+        raise ValueError(f"the policy has no rules for stage {stage!r}")
+    results: list[RuleResult] = []
+    for rule in STAGE_RULES:
+        results += rule(rules, evidence)
+    results += model_card_rule(rules, evidence, policy.model_card.required_sections)
+    results += approval_rule(policy, stage, mode, evidence)
+    return ComplianceReport(evidence.version, stage, policy.version, mode, results)

@@ -1,0 +1,84 @@
+"""Profiles: the same params.yaml, and where state lives is chosen by configuration alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.environment import tool_environment
+from core.settings import PROFILES_DIR, SettingsError, load_settings
+from features.store import repo_config
+
+TEAM_ENV = {
+    "MLOPS_PROFILE": "team",
+    "MLFLOW_TRACKING_URI": "http://127.0.0.1:5999",
+    "PREFECT_API_URL": "http://127.0.0.1:4299/api",
+    "FEAST_REGISTRY_URL": "postgresql+psycopg://feast:secret@127.0.0.1:5432/feast",
+    "FEAST_REDIS_CONNECTION": "127.0.0.1:6379,password=secret",
+    "MLOPS_DVC_REMOTE": "s3://mlops/dvc",
+}
+
+
+def test_the_default_profile_is_local_and_embedded(workspace: Path) -> None:
+    settings = load_settings(workspace / "params.yaml", environ={})
+    assert settings.profile == "local"
+    assert settings.tracking_uri.startswith("sqlite:////") and settings.prefect.api_url is None
+    assert settings.dvc.remote is None and settings.features.store_config == "feature_store.yaml"
+    config = repo_config(settings, environ={})
+    assert config.registry.path == str(settings.feast_dir / "registry.db")
+    assert config.online_store.type == "sqlite"
+
+
+def test_the_team_profile_points_every_store_at_a_server(workspace: Path) -> None:
+    settings = load_settings(workspace / "params.yaml", environ=TEAM_ENV)
+    assert settings.profile == "team" and settings.tracking_uri == "http://127.0.0.1:5999"
+    assert settings.artifact_location is None  # the MLflow server decides where artifacts go
+    assert settings.prefect.api_url == "http://127.0.0.1:4299/api" and settings.dvc.remote == "s3://mlops/dvc"
+    config = repo_config(settings, environ=TEAM_ENV)
+    assert config.registry.registry_type == "sql" and config.registry.path == TEAM_ENV["FEAST_REGISTRY_URL"]
+    assert config.online_store.type == "redis"
+    assert config.online_store.connection_string == TEAM_ENV["FEAST_REDIS_CONNECTION"]
+    tools = tool_environment(settings)  # what the service and the CLIs get
+    assert tools["MLOPS_PROFILE"] == "team" and tools["FEAST_FS_YAML_FILE_PATH"].endswith("feature_store.team.yaml")
+
+
+def test_the_profile_can_be_chosen_in_the_file_or_on_the_command_line(workspace: Path) -> None:
+    env = {k: v for k, v in TEAM_ENV.items() if k != "MLOPS_PROFILE"}
+    assert load_settings(workspace / "params.yaml", {"profile": "team"}, environ=env).profile == "team"
+    text = (workspace / "params.yaml").read_text().replace("profile: local", "profile: team")
+    (workspace / "params.yaml").write_text(text)
+    assert load_settings(workspace / "params.yaml", environ=env).profile == "team"
+
+
+def test_the_team_profile_without_its_servers_fails_naming_what_is_missing(workspace: Path) -> None:
+    partial = {"MLOPS_PROFILE": "team", "MLFLOW_TRACKING_URI": "http://127.0.0.1:5999"}
+    with pytest.raises(SettingsError) as error:
+        load_settings(workspace / "params.yaml", environ=partial)
+    message = str(error.value)
+    assert "PREFECT_API_URL" in message and "FEAST_REDIS_CONNECTION" in message
+    assert "MLFLOW_TRACKING_URI" not in message
+
+
+def test_an_unknown_profile_names_the_known_ones(workspace: Path) -> None:
+    with pytest.raises(SettingsError, match=r"no profile named 'cloud'.*local, team"):
+        load_settings(workspace / "params.yaml", environ={"MLOPS_PROFILE": "cloud"})
+    with pytest.raises(SettingsError, match="not a profile name"):
+        load_settings(workspace / "params.yaml", environ={"MLOPS_PROFILE": "../params"})
+
+
+def test_a_feast_variable_left_unset_is_named(workspace: Path) -> None:
+    settings = load_settings(workspace / "params.yaml", environ=TEAM_ENV)
+    env = {k: v for k, v in TEAM_ENV.items() if k != "FEAST_REDIS_CONNECTION"}
+    with pytest.raises(KeyError, match="FEAST_REDIS_CONNECTION"):
+        repo_config(settings, environ=env)
+
+
+def test_profiles_hold_configuration_only() -> None:
+    """A profile may set keys of params.yaml and name environment variables; nothing else."""
+    import yaml
+
+    for path in PROFILES_DIR.glob("*.yaml"):
+        profile = yaml.safe_load(path.read_text())
+        assert set(profile) == {"settings", "environment"}, path
+        assert all(name.isupper() for name in profile["environment"]), path
