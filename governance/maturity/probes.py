@@ -219,12 +219,14 @@ def trigger_policy(t: Target) -> tuple[bool, str]:
 
 def policy_file(t: Target) -> tuple[bool, str]:
     path = t.root / "governance" / "policy.yaml"
+    if t.settings is not None and t.settings.governance.policy_file is not None:
+        path = t.settings.policy_file  # configured in params.yaml, relative to the repository
     if not path.exists():
-        return False, "no governance/policy.yaml"
+        return False, f"no policy file ({t.rel(path)})"
     policy = yaml.safe_load(t.text(path))
     if not isinstance(policy, dict) or not policy:
-        return False, "governance/policy.yaml holds no rules"
-    return True, f"governance/policy.yaml: {', '.join(sorted(policy)[:6])}"
+        return False, f"{t.rel(path)} holds no rules"
+    return True, f"{t.rel(path)}: {', '.join(sorted(policy)[:6])}"
 
 
 def documentation(t: Target) -> tuple[bool, str]:
