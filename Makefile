@@ -8,20 +8,22 @@ PY := .venv/bin/python
 # It trusts the system's certificate store (a corporate proxy's root included) and
 # never downloads a Python of its own: 3.11 must be on the machine.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-# Command-line knobs: make pipeline DRIFT=concept_drift PARAMS=my-params.yaml
-# (DRIFT: the simulated traffic's scenario; SCENARIO: a scenario for the next ingested batch)
+# Command-line knobs: make pipeline DRIFT=concept_drift PARAMS=my-params.yaml LEVEL=2
+# (DRIFT: the simulated traffic's scenario; SCENARIO: a scenario for the next ingested batch;
+#  LEVEL: the maturity level to run at, 0-3, docs/workshop/)
 SCENARIO ?=
 DRIFT ?=
 PARAMS ?=
+LEVEL ?=
 PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO)) \
-	$(if $(DRIFT),--set monitoring.simulation.scenario=$(DRIFT))
+	$(if $(DRIFT),--set monitoring.simulation.scenario=$(DRIFT)) $(if $(LEVEL),--set level=$(LEVEL))
 # Where the UIs listen (loopback only).
 MLFLOW_PORT ?= 5000
 PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
+.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,10 +35,10 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
 
-pipeline: ## the whole Level-3 loop: train, serve, traffic, drift, retrain, canary, promote (DRIFT=, PARAMS=)
+pipeline: ## the whole Level-3 loop: train, serve, traffic, drift, retrain, canary, promote (DRIFT=, PARAMS=; LEVEL=0..2: that level's pipeline)
 	$(PY) -m pipelines $(PIPELINE_ARGS) loop
 
-train: ## the training pipeline alone: ingest, validate, features, version, tune, gate, register (SCENARIO=)
+train: ## the training pipeline alone: ingest, validate, features, version, tune, gate, register (SCENARIO=, LEVEL=)
 	$(PY) -m pipelines $(PIPELINE_ARGS) run
 
 monitor: ## judge new windows of the prediction log; retrain if the trigger policy fires
@@ -49,6 +51,10 @@ MONITOR_PORT ?= 8001
 monitor-ui: ## open the Evidently UI on http://127.0.0.1:8001 (MONITOR_PORT=): every window's reports
 	$(WITH_ENV) .venv/bin/evidently ui --workspace "$$MLOPS_STATE_DIR/monitoring/workspace" \
 		--host 127.0.0.1 --port $(MONITOR_PORT)
+
+REPO ?=
+assess: ## score a repository against the maturity model: table, Markdown and chart (REPO=path, default this project)
+	$(PY) -m governance.maturity assess $(if $(REPO),--repo $(REPO))
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }

@@ -40,6 +40,8 @@ ENV_OVERRIDES: dict[str, str] = {
 }
 
 Scenario = Literal["none", "covariate_shift", "concept_drift", "quality_incident"]
+# The maturity level the pipeline runs at (docs/workshop/): 0 a plain script ... 3 the full platform.
+MaturityLevel = Literal[0, 1, 2, 3]
 ModelFamily = Literal["logistic_regression", "gradient_boosting"]
 
 
@@ -313,6 +315,7 @@ class Settings(_Strict):
 
     root: Path
     params_file: Path
+    level: MaturityLevel = 3
     profile: str = Field("local", pattern=r"^[a-z][a-z0-9_-]*$")
     state_dir: Path = Path(".state")
     data: DataSettings

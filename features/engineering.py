@@ -114,6 +114,29 @@ def customer_history(raw: pd.DataFrame, schema: Schema, features: FeatureSetting
     return table.sort_values(timestamp, kind="stable").reset_index(drop=True)
 
 
+def join_history(events: pd.DataFrame, table: pd.DataFrame, schema: Schema, features: FeatureSettings) -> pd.DataFrame:
+    """The point-in-time join without a feature store (maturity Level 2), plus request features.
+
+    The same rule as Feast's: each event gets its customer's latest history row stamped
+    at or before the event, and no older than ``ttl_days``; events keep their order.
+    """
+    entity, timestamp = schema.entity, schema.timestamp
+    names = history_feature_names(features)
+    left = events.assign(**{timestamp: pd.to_datetime(events[timestamp], utc=True)})
+    left = left.reset_index(drop=True).rename_axis("_order").reset_index()
+    right = table[[entity, timestamp, *names]].assign(**{timestamp: pd.to_datetime(table[timestamp], utc=True)})
+    joined = pd.merge_asof(
+        left.sort_values(timestamp, kind="stable"),
+        right.sort_values(timestamp, kind="stable"),
+        on=timestamp,
+        by=entity,
+        direction="backward",
+        tolerance=pd.Timedelta(days=features.ttl_days),
+    )
+    joined = joined.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    return complete_features(joined, features)
+
+
 def request_feature_names(features: FeatureSettings) -> list[str]:
     return list(features.ratios)
 

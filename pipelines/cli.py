@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.environment import apply_tool_environment
-from core.settings import SettingsError, load_settings, parse_overrides
+from core.settings import Settings, SettingsError, load_settings, parse_overrides
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         help="override one setting, e.g. --set data.scenario=covariate_shift (repeatable)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="the training pipeline: ingest, validate, features, version, train, gate")
+    commands.add_parser(
+        "run", help="the training pipeline at the configured maturity level (--set level=0|1|2|3; default 3)"
+    )
     commands.add_parser(
         "loop", help="the whole Level-3 loop: train, serve, traffic, drift, retrain, canary (make pipeline)"
     )
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(reproduction))
         return 0 if reproduction.matches else 1
 
+    if args.command in {"run", "loop"} and settings.level < 2:
+        return run_plain_level(settings)
+    command = "run" if args.command == "loop" and settings.level < 3 else args.command  # the loop is Level 3
+
     from pipelines.flows import DataValidationError, training_pipeline
     from pipelines.loop import NoChampion
     from pipelines.summary import print_failure, print_loop_summary, print_summary
@@ -87,17 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     params = str(Path(args.params).resolve()) if args.params else None
     try:
-        if args.command == "loop":
+        if command == "loop":
             from pipelines.loop import run_loop
 
             print_loop_summary(settings, run_loop(params, overrides), time.perf_counter() - started)
-        elif args.command == "monitor":
+        elif command == "monitor":
             from pipelines.monitor import monitor
             from pipelines.summary import monitor_rows
 
             outcome = monitor(params, overrides, retrain=not args.no_retrain, service_url=args.url)
             print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
-        elif args.command == "drift-demo":
+        elif command == "drift-demo":
             from pipelines.loop import drift_demo
 
             drift_demo(params, overrides, args.url)
@@ -111,6 +117,25 @@ def main(argv: list[str] | None = None) -> int:
     except NoChampion as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_plain_level(settings: Settings) -> int:
+    """Levels 0 and 1: a script, no flow (see pipelines/levels.py)."""
+    from pipelines import level0, level1
+    from pipelines.summary import print_level, print_plain_run
+
+    started = time.perf_counter()
+    if settings.level == 0:
+        plain = level0.run(settings)
+        title = f"Level 0 script finished in {time.perf_counter() - started:.0f} s"
+        print_plain_run(title, plain.family, plain.metrics, [("model file", str(plain.model_path))])
+    else:
+        tracked = level1.run(settings)
+        title = f"Level 1 run finished in {time.perf_counter() - started:.0f} s"
+        where = [("MLflow run", tracked.run_id), ("logged model", tracked.model_uri), ("UI", "make mlflow-ui")]
+        print_plain_run(title, tracked.family, tracked.metrics, where)
+    print_level(settings.level)
     return 0
 
 

@@ -6,6 +6,10 @@
                  |               |                                                            |
                  v               v                                                            v
         batch quarantined   table quarantined  (either stops the run before training)   rejected: registered nowhere
+
+At ``level: 2`` (the maturity ladder, pipelines/levels.py) the feature-store step is
+skipped: training joins the engineered table directly, and the search tunes the
+hand-picked family only; a drift alert follows the gate. ``level: 3`` runs it all.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from core.settings import Settings, load_settings
+from core.settings import Settings, TrainingSettings, load_settings
 from features import engineering, store
 from features.validation import validate_batch, validate_feature_table
-from pipelines import distributed, ingest, promotion, tracking, training, tuning, versioning
+from pipelines import distributed, drift_alert, ingest, promotion, tracking, training, tuning, versioning
+from pipelines.drift_alert import DriftAlert
 
 
 class DataValidationError(RuntimeError):
@@ -59,6 +64,8 @@ class StoreState:
 
 @dataclass
 class PipelineResult:
+    level: int
+    drift_alert: DriftAlert | None
     batches: list[BatchVerdict]
     feature_table: FeatureTables
     data_version: str
@@ -164,14 +171,34 @@ class Registration:
     note: str = ""  # what became of it: the role it took, or why it has none (gate, policy, approval)
 
 
+def searched(settings: Settings) -> TrainingSettings:
+    """Level 3 selects across every configured family; Level 2 tunes the hand-picked one."""
+    if settings.level >= 3:
+        return settings.training
+    search = settings.training.search
+    family = settings.training.model
+    if family not in search.space:
+        raise ValueError(f"training.model {family!r} has no search space under training.search.space")
+    narrowed = search.model_copy(update={"space": {family: search.space[family]}})
+    return settings.training.model_copy(update={"search": narrowed})
+
+
+def training_data(settings: Settings, raw: pd.DataFrame, state: StoreState | None) -> pd.DataFrame:
+    """Training rows with their history features: from Feast (Level 3) or the engineered table."""
+    if state is not None:
+        return store.training_frame(store.open_store(settings), settings, raw)
+    table = pd.read_parquet(store.history_table_path(settings))
+    return engineering.join_history(raw, table, settings.schema_, settings.features)
+
+
 @task(name="train", cache_policy=NO_CACHE)
 def train_task(
-    settings: Settings, versions: DataVersions, state: StoreState, trigger: dict[str, str] | None = None
+    settings: Settings, versions: DataVersions, state: StoreState | None, trigger: dict[str, str] | None = None
 ) -> TrainingOutcome:
     """Search the configured space (each candidate a nested run), refit the best, log it."""
     logger = get_run_logger()
     raw = ingest.load_raw(settings)
-    frame = store.training_frame(store.open_store(settings), settings, raw)
+    frame = training_data(settings, raw, state)
     columns = store.model_feature_columns(settings)
     metric = settings.training.search.primary_metric
 
@@ -187,20 +214,29 @@ def train_task(
         frame,
         settings.schema_,
         columns,
-        settings.training,
+        searched(settings),
         constraints,
         on_candidate=report,
         score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
     )
     search_seconds = time.perf_counter() - started
     lineage = {
+        "maturity_level": str(settings.level),
         "features_version": versions.features,
-        "feature_service": state.service,
-        "feature_service_version": str(settings.features.service_version),
-        "feature_views": ",".join(state.feature_views),
         "request_features": ",".join(engineering.request_feature_names(settings.features)),
         **(trigger or {"trigger": "manual"}),
     }
+    if state is not None:
+        lineage |= {
+            "feature_service": state.service,
+            "feature_service_version": str(settings.features.service_version),
+            "feature_views": ",".join(state.feature_views),
+        }
+    # The run's description in the MLflow UI: what was trained, on what, at which level.
+    lineage["mlflow.note.content"] = (
+        f"Level {settings.level} training-pipeline run: best of {len(scored)} candidates, {best.family}; "
+        f"data {versions.raw}, features {versions.features}."
+    )
     logged = tracking.log_training_run(
         settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
     )
@@ -223,12 +259,12 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
     lineage = {
         "data_version": versions.raw,
         "features_version": versions.features,
-        "feature_service": settings.features.service_name,
-        "feature_views": store.HISTORY_VIEW,
         # The flow stops before training when any batch or the feature table fails its
         # contract, and raw/ holds accepted batches only: reaching here means it passed.
         "data_validation": "passed",
     }
+    if settings.level >= 3:  # Level 2 trains without the feature store
+        lineage |= {"feature_service": settings.features.service_name, "feature_views": store.HISTORY_VIEW}
     decision = promotion.gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
     for rule in decision.verdict.rules:
         (logger.info if rule.passed else logger.warning)("%s", rule)
@@ -249,6 +285,33 @@ def gate_task(settings: Settings, outcome: TrainingOutcome, versions: DataVersio
         decision.alias,
         decision.note,
     )
+
+
+@task(name="drift-alert", cache_policy=NO_CACHE)
+def drift_alert_task(settings: Settings, batches: list[BatchVerdict]) -> DriftAlert | None:
+    """Level 2: the newest accepted batch against the champion's reference; an alert, never a retraining."""
+    logger = get_run_logger()
+    accepted = sorted(v.name for v in batches if v.passed)
+    if not accepted:
+        logger.info("drift alert: no new batch to check")
+        return None
+    alert = drift_alert.check_batch(settings, accepted[-1])
+    if alert is None:
+        logger.info("drift alert: no champion to compare with")
+    elif alert.drifted:
+        logger.warning(
+            "DRIFT ALERT %s: %.0f%% of features drifted (%s); report %s. Level 2 retrains only when a person "
+            "decides to (make pipeline LEVEL=2)",
+            alert.window,
+            100 * alert.share,
+            ", ".join(alert.ranked[:5]),
+            alert.html,
+        )
+    else:
+        logger.info(
+            "drift check %s: no drift (%.0f%% of features); report %s", alert.window, 100 * alert.share, alert.html
+        )
+    return alert
 
 
 @flow(name="training-pipeline", log_prints=True)
@@ -274,15 +337,20 @@ def training_pipeline(
         raise DataValidationError(
             f"{len(failed)} batch(es) failed validation; training did not run.\n  " + "\n  ".join(lines)
         )
-    state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    state = None
+    if settings.level >= 3:
+        state = feature_store_task.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     trained = train_task(settings, versions, state, trigger)
     registration = gate_task(settings, trained, versions)
+    alert = drift_alert_task(settings, verdicts) if settings.level == 2 else None
     return PipelineResult(
+        level=settings.level,
+        drift_alert=alert,
         batches=verdicts,
         feature_table=tables,
         data_version=versions.raw,
         features_version=versions.features,
-        feature_service=state.service,
+        feature_service=state.service if state else "",
         run_id=trained.run_id,
         model_uri=trained.model_uri,
         metrics=trained.trained.metrics,

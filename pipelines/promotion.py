@@ -75,6 +75,8 @@ def gate_and_register(
     incumbent = gate.ModelUnderTest(champion.model, champion.columns, f"v{champion.version}") if champion else None
     verdict = gate.judge(candidate, incumbent, trained.split.holdout, settings)
     tracking.log_verdict(settings, run_id, verdict)
+    if settings.level < 3:
+        return _register_ungoverned(settings, verdict, trained, run_id, model_uri, lineage, champion is not None)
     audit.record(
         settings,
         "gate_verdict",
@@ -124,6 +126,40 @@ def gate_and_register(
     else:
         note = f"registered without a role: the {stage} policy refused it ({', '.join(r.rule for r in report.failed)})"
     return Decision(verdict, version, None, note, report)
+
+
+def _register_ungoverned(
+    settings: Settings,
+    verdict: gate.GateVerdict,
+    trained: TrainedModel,
+    run_id: str,
+    model_uri: str,
+    lineage: dict[str, str],
+    has_champion: bool,
+) -> Decision:
+    """Maturity Level 2: the gate alone decides; no policy review, model card or audit trail.
+
+    Governance at Level 2 is "basic model registry, manual approval workflows": a passing
+    candidate is registered with its role, and a person decides what happens next
+    (pipelines/levels.py). Level 3 governs every version (the rest of this module).
+    """
+    if not verdict.passed:
+        return Decision(verdict, None, None, "not registered; the champion stays")
+    if settings.gate.dry_run:
+        return Decision(verdict, None, None, "dry run: nothing registered")
+    alias = registry.CHALLENGER if has_champion else registry.CHAMPION
+    tags = {
+        "training_run": run_id,
+        **lineage,
+        "git_commit": tracking.code_version().commit,
+        "params_digest": registry.settings_digest(settings),
+        "model_family": trained.family,
+        "gate_verdict": "passed",
+        "gate_rules": str(len(verdict.rules)),
+        "gate_compared_with": "the champion" if has_champion else "none (first champion)",
+    }
+    version = registry.register(settings, model_uri, run_id, tags, alias=alias)
+    return Decision(verdict, version, alias, f"registered as {alias} (Level {settings.level}: no policy review)")
 
 
 def give_role(settings: Settings, version: str, stage: Stage, *, actor: str, reason: str) -> None:

@@ -68,7 +68,10 @@ def reproduce(settings: Settings, version: str, tolerance: float = 1e-6) -> Repr
         table = engineering.customer_history(raw, then.schema_, then.features)
         store.history_table_path(then).parent.mkdir(parents=True)
         table.to_parquet(store.history_table_path(then), index=False)
-        frame = store.training_frame(store.apply_definitions(then), then, raw)
+        if then.level >= 3:
+            frame = store.training_frame(store.apply_definitions(then), then, raw)
+        else:  # trained without a feature store (maturity Level 2): the same join, done directly
+            frame = engineering.join_history(raw, table, then.schema_, then.features)
         split = training.time_split(frame, then.schema_, then.training.holdout_weeks)
         columns = store.model_feature_columns(then)
         trained = training.fit_and_score(

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from core.settings import Settings
 from pipelines.flows import PipelineResult
+from pipelines.levels import spec
 
 if TYPE_CHECKING:
     from pipelines.loop import LoopResult
@@ -25,11 +26,14 @@ def where_to_look(settings: Settings) -> Table:
     table.add_row("flow runs (Prefect UI)", 'make prefect-ui   or   eval "$(make -s env)"; prefect flow-run ls')
     table.add_row("data validation (Data Docs)", "make data-docs")
     table.add_row("data versions (DVC)", "dvc status; dvc data status")
-    table.add_row("feature store (Feast)", "make feast-ls")
-    table.add_row("drift reports (Evidently UI)", "make monitor-ui")
-    table.add_row("drift reports (HTML files)", str(settings.monitoring_dir / "reports"))
-    table.add_row("model cards, compliance reports", f"{settings.state / 'governance' / 'versions'}/v<n>/")
-    table.add_row("audit trail (verified)", "make audit")
+    if settings.level >= 3:
+        table.add_row("feature store (Feast)", "make feast-ls")
+    if settings.level >= 2:
+        table.add_row("drift reports (Evidently UI)", "make monitor-ui")
+        table.add_row("drift reports (HTML files)", str(settings.monitoring_dir / "reports"))
+    if settings.level >= 3:
+        table.add_row("model cards, compliance reports", f"{settings.state / 'governance' / 'versions'}/v<n>/")
+        table.add_row("audit trail (verified)", "make audit")
     table.add_row("state folder", str(settings.state))
     return table
 
@@ -42,11 +46,12 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
     steps.add_row("ingest", f"{len(result.batches)} new batch(es)" if result.batches else "no new batches")
     steps.add_row("validate", f"{len(accepted)} passed" if accepted else "nothing new to validate")
     table = result.feature_table
-    steps.add_row(
-        "features",
-        f"history table: {table.rows} rows, {table.checks} checks passed"
-        f"\nFeast service {result.feature_service} materialized",
+    served = (
+        f"\nFeast service {result.feature_service} materialized"
+        if result.feature_service
+        else "\njoined for training without a feature store (Level 2)"
     )
+    steps.add_row("features", f"history table: {table.rows} rows, {table.checks} checks passed{served}")
     steps.add_row("version", f"DVC: data/raw {result.data_version}\n     data/features {result.features_version}")
     steps.add_row(
         "train",
@@ -60,6 +65,16 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         steps.add_row("gate", f"{reg.verdict}\nversion {reg.version}: {reg.note}")
     else:
         steps.add_row("gate", f"{reg.verdict}\nnothing registered; the champion stays")
+    alert = result.drift_alert
+    if alert is not None:
+        if alert.drifted:
+            text = (
+                f"[bold red]ALERT[/]: {alert.share:.0%} of features drifted in {alert.window}"
+                f"\nmost: {', '.join(alert.ranked[:3])}\nretraining is up to you (Level 2); alert {alert.alert_file}"
+            )
+        else:
+            text = f"no drift in {alert.window} ({alert.share:.0%} of features)"
+        steps.add_row("drift", f"{text}\nreport {alert.html}")
     console.print(steps)
 
     metrics = Table(title="Holdout metrics (latest weeks)", show_header=True, header_style="bold")
@@ -70,6 +85,34 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         metrics.add_row(name, f"{value:.0f}" if name.endswith("_rows") else f"{value:.4f}")
     console.print(metrics)
     console.print(where_to_look(settings))
+    print_level(result.level)
+
+
+def print_level(level: int) -> None:
+    """What this level added over the one below, and what is still done by hand."""
+    level_spec = spec(level)
+    table = Table(title=f"Maturity Level {level}: {level_spec.name}", show_header=True, header_style="bold")
+    table.add_column(f"added over Level {level - 1}" if level else "what this level does")
+    table.add_column("still manual")
+    added, manual = list(level_spec.added), list(level_spec.manual)
+    for row in range(max(len(added), len(manual))):
+        table.add_row(added[row] if row < len(added) else "", manual[row] if row < len(manual) else "")
+    console.print(table)
+    if level < 3:
+        console.print(f"Next: make pipeline LEVEL={level + 1}, then make assess (docs/workshop/)")
+
+
+def print_plain_run(title: str, family: str, metrics: dict[str, float], where: list[tuple[str, str]]) -> None:
+    """The end of a Level 0 or Level 1 run: the model, its metrics, where it went."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("model", family)
+    for name in ("roc_auc", "pr_auc", "f1", "log_loss", "brier"):
+        table.add_row(f"holdout {name}", f"{metrics[name]:.4f}")
+    for what, value in where:
+        table.add_row(what, value)
+    console.print(table)
 
 
 def print_failure(settings: Settings, message: str) -> None:
@@ -125,3 +168,4 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
     steps.add_row("registry", aliases or "no aliases")
     console.print(steps)
     console.print(where_to_look(settings))
+    print_level(settings.level)

@@ -79,12 +79,14 @@ def log_training_run(
     training_frame: pd.DataFrame,
     extra_tags: dict[str, str] | None = None,
     candidates: Sequence[ScoredCandidate] = (),
+    data_source: str | None = None,
 ) -> LoggedRun:
     """Log one finished training as an MLflow run, with everything needed to trace it back.
 
     Each tuning candidate becomes a nested run under it, with its params and its
     validation metrics; the parent holds the chosen model, its holdout metrics, and
     the resolved settings (``settings.json``) from which it can be reproduced.
+    ``data_source`` names where the training data came from (default: the raw store).
     """
     experiment_id = use_experiment(settings)
     schema = settings.schema_
@@ -138,7 +140,7 @@ def log_training_run(
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
             dataset = mlflow.data.from_pandas(
                 training_frame,
-                source=settings.raw_dir.as_uri(),
+                source=data_source or settings.raw_dir.as_uri(),
                 targets=schema.label,
                 name="raw",
                 digest=data_version.removesuffix(".dir")[:20],

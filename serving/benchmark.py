@@ -6,6 +6,10 @@ and sends the same applications to each at concurrency 1, 8 and 32. The service 
 measured champion-only, as a 50% canary and in shadow mode. Baselines: the in-process
 path (feature lookup and model, no HTTP), split into its parts, and the minimal app.
 Client and servers share this machine's cores, so read the ratios, not the absolutes.
+
+The load comes from ``wrk`` (C, event loop; Debian package ``wrk``) when it is installed,
+otherwise from Python client threads, whose own overhead (a few ms per request and a
+share of the GIL) lands in every latency; ``--client`` chooses.
 """
 
 from __future__ import annotations
@@ -77,6 +81,41 @@ def _load(url: str, bodies: list[str], concurrency: int, total: int) -> dict[str
     return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "rps": len(latencies) / wall, "errors": errors}
 
 
+WRK_SCRIPT = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", "/predict", {["Content-Type"] = "application/json"}, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT p50=%%d p95=%%d p99=%%d requests=%%d seconds=%%f errors=%%d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, summary.duration / 1e6,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+"""
+
+
+def _wrk(url: str, bodies: list[str], concurrency: int, seconds: float, folder: Path) -> dict[str, float]:
+    """``wrk`` for ``seconds`` with ``concurrency`` connections, cycling through ``bodies``."""
+    script = folder / "bench.lua"
+    quoted = ",".join("[==[" + body + "]==]" for body in bodies)
+    script.write_text(WRK_SCRIPT % quoted)
+    threads = str(min(concurrency, 2))
+    command = ["wrk", "-t", threads, "-c", str(concurrency), "-d", f"{seconds:.0f}s", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(row for row in output.splitlines() if row.startswith("RESULT "))
+    values = dict(pair.split("=") for pair in line.removeprefix("RESULT ").split())
+    return {
+        "p50": float(values["p50"]) / 1000,  # wrk reports microseconds
+        "p95": float(values["p95"]) / 1000,
+        "p99": float(values["p99"]) / 1000,
+        "rps": float(values["requests"]) / float(values["seconds"]),
+        "errors": float(values["errors"]),
+    }
+
+
 def _workspace(folder: Path) -> Settings:
     """A trained champion and a gated challenger, through the real flow."""
     (folder / "params.yaml").write_text(DEFAULT_PARAMS.read_text())
@@ -128,7 +167,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--requests", type=int, default=400, help="requests per measurement at concurrency 1 (x4 above)"
     )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (if installed: apt-get install wrk) or Python threads",
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement with wrk")
     args = parser.parse_args(argv)
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     console = Console()
     servers: list[subprocess.Popen[bytes]] = []
@@ -157,16 +204,21 @@ def main(argv: list[str] | None = None) -> None:
             "canary 50%": CanaryState(challenger.version, 50),
             "shadow": CanaryState(challenger.version, 0, shadow=True),
         }
+
+        def measure(url: str, concurrency: int) -> dict[str, float]:
+            _load(url, bodies, concurrency, 50)  # warm-up
+            if use_wrk:
+                return _wrk(url, bodies, concurrency, args.seconds, folder)
+            return _load(url, bodies, concurrency, args.requests * (1 if concurrency == 1 else 4))
+
+        console.print(f"load generator: {'wrk' if use_wrk else 'Python client threads'}")
         results: dict[tuple[str, int], dict[str, float]] = {}
         for concurrency in CONCURRENCY:
-            total = args.requests * (1 if concurrency == 1 else 4)
-            _load(minimal_url, bodies, concurrency, 50)  # warm-up
-            results[("minimal Starlette app", concurrency)] = _load(minimal_url, bodies, concurrency, total)
+            results[("minimal Starlette app", concurrency)] = measure(minimal_url, concurrency)
             for mode, state in modes.items():
                 write_state(state_path(settings), state)
                 wait_until_routing(bento_url, state)
-                _load(bento_url, bodies, concurrency, 50)
-                results[(mode, concurrency)] = _load(bento_url, bodies, concurrency, total)
+                results[(mode, concurrency)] = measure(bento_url, concurrency)
         _print(console, results, parts)
     finally:
         for server in servers:

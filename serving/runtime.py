@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,59 @@ class LoadedModel:
     version: str
     model: Any
     columns: FeatureColumns
+    one_row: OneRowScorer | None = None
 
     def risk(self, frame: pd.DataFrame) -> float:
         # assume_finite skips scikit-learn's re-check of every value: the request schema
         # already refuses infinities, and missing values still go to the imputers.
         with sklearn.config_context(assume_finite=True):
-            return float(np.asarray(self.model.predict_proba(features_of(frame, self.columns)))[0, 1])
+            features = features_of(frame, self.columns)
+            if self.one_row is not None and len(features) == 1:
+                return self.one_row(features)
+            return float(np.asarray(self.model.predict_proba(features))[0, 1])
+
+
+class OneRowScorer:
+    """The model's own fitted steps, applied to one row without the column transformer's frame handling.
+
+    A ``ColumnTransformer`` selects columns by name from a data frame and re-assembles
+    them, which costs more than the arithmetic for a single request (about 3 of 5 ms
+    for the logistic model). This calls each fitted sub-transformer on its columns'
+    values and the fitted classifier on the stacked result: the same objects, the same
+    numbers (a test holds it to the full pipeline), with none of the frame plumbing.
+    """
+
+    def __init__(self, preprocess: Any, classifier: Any) -> None:
+        self.parts = [
+            (transformer, list(columns))
+            for name, transformer, columns in preprocess.transformers_
+            if name != "remainder" and transformer != "drop" and len(columns)
+        ]
+        self.classifier = classifier
+
+    @classmethod
+    def for_model(cls, model: Any) -> OneRowScorer | None:
+        """A scorer for our training pipelines (preprocess, then classifier); None for anything else."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.pipeline import Pipeline
+
+        if not (isinstance(model, Pipeline) and len(model.steps) == 2):
+            return None
+        preprocess = model.steps[0][1]
+        if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop":
+            return None
+        return cls(preprocess, model.steps[1][1])
+
+    def __call__(self, features: pd.DataFrame) -> float:
+        row = features.iloc[0]
+        with warnings.catch_warnings():
+            # The steps were fitted on named columns; they get the same values, in the same order, unnamed.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            blocks = [
+                transformer.transform(np.asarray([row[columns].to_numpy()], dtype=object))
+                for transformer, columns in self.parts
+            ]
+            return float(self.classifier.predict_proba(np.hstack(blocks).astype(float))[0, 1])
 
 
 def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
@@ -57,7 +105,8 @@ def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
         return None
     mlflow.set_tracking_uri(settings.tracking_uri)
     uri = f"models:/{settings.mlflow.registered_model}/{version.version}"
-    return LoadedModel(str(version.version), mlflow.sklearn.load_model(uri), FeatureColumns.from_signature(uri))
+    model = mlflow.sklearn.load_model(uri)
+    return LoadedModel(str(version.version), model, FeatureColumns.from_signature(uri), OneRowScorer.for_model(model))
 
 
 @dataclass(frozen=True)

@@ -123,3 +123,25 @@ def git_workspace(workspace: Path) -> Iterator[Path]:
     git("add", "params.yaml")
     git("commit", "-qm", "workspace")
     yield workspace
+
+
+# What the training flow hands to promotion: complete lineage, and data that passed its
+# contract (the governance policy checks both).
+LINEAGE = {
+    "data_version": "0" * 32 + ".dir",
+    "features_version": "1" * 32 + ".dir",
+    "feature_service": "credit_default_v1",
+    "feature_views": "customer_history",
+    "data_validation": "passed",
+}
+
+
+@pytest.fixture(scope="module")
+def promotion_frame() -> Any:
+    """Eight weeks of applications, enough for a gate and a policy to judge fairly."""
+    import pandas as pd
+
+    from core.synthetic import LenderConfig, generate_week
+
+    config = LenderConfig(applications_per_week=900, customers=3000)
+    return pd.concat([generate_week(config, w) for w in range(1, 9)], ignore_index=True)

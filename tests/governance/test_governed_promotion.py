@@ -12,26 +12,16 @@ import pytest
 import yaml
 
 from core.settings import Settings, load_settings
-from core.synthetic import LenderConfig, generate_week
 from features.engineering import FeatureColumns
 from governance import audit, evidence
 from pipelines import promotion, registry, tracking
 from pipelines.training import TrainedModel, fit_and_score, time_split
-from tests.conftest import ROOMY_GATE, SMALL_DATA, write_params, write_policy
-
-LINEAGE = {
-    "data_version": "0" * 32 + ".dir",
-    "features_version": "1" * 32 + ".dir",
-    "feature_service": "credit_default_v1",
-    "feature_views": "customer_history",
-    "data_validation": "passed",
-}
+from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, write_params, write_policy
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    config = LenderConfig(applications_per_week=900, customers=3000)
-    return pd.concat([generate_week(config, w) for w in range(1, 9)], ignore_index=True)
+def frame(promotion_frame: pd.DataFrame) -> pd.DataFrame:
+    return promotion_frame
 
 
 def train(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns | None = None) -> TrainedModel:

@@ -34,7 +34,6 @@ def _metrics(**changed: float) -> dict[str, float]:
 BREAKS: dict[str, Callable[[Evidence], Evidence]] = {
     "metric.minimum.roc_auc": lambda e: dataclasses.replace(e, metrics=_metrics(roc_auc=0.60)),
     "metric.minimum.pr_auc": lambda e: dataclasses.replace(e, metrics=_metrics(pr_auc=0.10)),
-    "metric.maximum.brier": lambda e: dataclasses.replace(e, metrics=_metrics(brier=0.30)),
     "metric.maximum.calibration_error": lambda e: dataclasses.replace(e, metrics=_metrics(calibration_error=0.2)),
     "fairness.demographic_parity_difference": lambda e: dataclasses.replace(
         e, fairness={"demographic_parity_difference": 0.25, "equalized_odds_difference": 0.03}

@@ -6,26 +6,16 @@ import pandas as pd
 import pytest
 
 from core.settings import Settings
-from core.synthetic import LenderConfig, generate_week
 from features.engineering import FeatureColumns
 from pipelines import registry, tracking
 from pipelines.promotion import gate_and_register
 from pipelines.training import TrainedModel, fit_and_score, time_split
-
-# What the flow hands over: complete lineage, and the data passed its contract (the policy checks both).
-LINEAGE = {
-    "data_version": "0" * 32 + ".dir",
-    "features_version": "1" * 32 + ".dir",
-    "feature_service": "credit_default_v1",
-    "feature_views": "customer_history",
-    "data_validation": "passed",
-}
+from tests.conftest import LINEAGE
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    config = LenderConfig(applications_per_week=900, customers=3000)
-    return pd.concat([generate_week(config, w) for w in range(1, 9)], ignore_index=True)
+def frame(promotion_frame: pd.DataFrame) -> pd.DataFrame:
+    return promotion_frame
 
 
 def trained(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns) -> TrainedModel:

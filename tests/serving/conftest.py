@@ -18,7 +18,7 @@ from pipelines import registry, tracking
 from pipelines.ingest import lender_config
 from pipelines.training import fit_and_score, time_split
 from serving import process
-from tests.conftest import write_params, write_policy
+from tests.conftest import LINEAGE, write_params, write_policy
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -49,15 +49,6 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     feature_store = store.apply_definitions(settings)
     store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
     return settings, store.training_frame(feature_store, settings, raw)
-
-
-# What the pipeline records for a version besides the run's own tags (the policy checks it).
-LINEAGE = {
-    "features_version": "1" * 32 + ".dir",
-    "feature_service": "credit_default_v1",
-    "feature_views": "customer_history",
-    "data_validation": "passed",
-}
 
 
 def register_model(

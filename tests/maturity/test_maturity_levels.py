@@ -1,0 +1,144 @@
+"""Climb the ladder in a copy of the project: after a run at Level N, the assessment scores N.
+
+Each run happens in a temporary copy (code, configuration, CI, a fresh git history,
+small data); the assessment then inspects that copy's files and live state.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from core.environment import apply_tool_environment, tool_environment
+from core.settings import load_settings
+from governance.maturity.model import COMPONENTS
+from governance.maturity.scoring import Assessment, assess
+from pipelines import level0, level1
+from pipelines.flows import training_pipeline
+from tests.conftest import write_params
+from tests.maturity.conftest import PROJECT
+
+
+def scores(assessment: Assessment) -> dict[str, int]:
+    return {c.component: c.score for c in assessment.components}
+
+
+def failing(assessment: Assessment, level: int) -> dict[str, list[str]]:
+    """What stops each component at ``level``: printed when an assertion fails."""
+    return {
+        c.component: [f"{e.probe}: {e.detail}" for e in c.evidence[level] if not e.ok] for c in assessment.components
+    }
+
+
+def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """What `make pipeline LEVEL=n` runs, as its own process."""
+    settings = load_settings(project / "params.yaml", environ={})
+    env = {**tool_environment(settings), "PATH": "/usr/bin:/bin", "HOME": str(project)}
+    command = [sys.executable, "-m", "pipelines", "--params", str(project / "params.yaml"), *args]
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
+    done = run_cli(project_copy, "--set", "level=0", "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Maturity Level 0: No MLOps" in done.stdout and "still manual" in done.stdout
+    settings = load_settings(project_copy / "params.yaml", overrides={"level": 0}, environ={})
+    model = pickle.loads(level0.model_file(settings).read_bytes())  # noqa: S301  (the file this test just wrote)
+    assert hasattr(model, "predict_proba")
+    assert not (project_copy / "data" / "raw").exists()  # Level 0 stores no data
+    typo = run_cli(project_copy, "--set", "level=4", "run")
+    assert typo.returncode == 2 and "level: Input should be 0, 1, 2 or 3" in typo.stderr
+
+    at_zero = assess(project_copy)
+    assert at_zero.live and scores(at_zero) == dict.fromkeys(COMPONENTS, 0), failing(at_zero, 1)
+    # The state folder exists, so the project's configuration alone no longer counts.
+    dvc = next(e for e in at_zero.components[0].evidence[2] if e.probe == "dvc_in_sync")
+    assert dvc.status == "fail"
+
+    tracked = level1.run(load_settings(project_copy / "params.yaml", overrides={"level": 1}, environ={}))
+    run = mlflow.MlflowClient(settings.tracking_uri).get_run(tracked.run_id)
+    assert run.data.tags["maturity_level"] == "1" and run.data.tags["data_version"].startswith("sha256:")
+    assert run.data.metrics["roc_auc"] == pytest.approx(tracked.metrics["roc_auc"]) and tracked.metrics["roc_auc"] > 0.7
+
+    at_one = assess(project_copy)
+    assert scores(at_one) == dict.fromkeys(COMPONENTS, 1), failing(at_one, 2)
+    evidence = {e.probe: e for c in at_one.components for e in c.evidence[1]}
+    assert tracked.run_id[:8] in evidence["tracked_runs"].detail
+    assert evidence["logged_model"].detail.startswith("1 logged model")
+
+
+@pytest.mark.slow
+def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> None:
+    params = str(project_copy / "params.yaml")
+    result = training_pipeline(params=params, overrides={"level": 2})
+    assert result.level == 2 and result.feature_service == ""
+    assert result.registration.alias == "champion"
+    settings = load_settings(params, environ={})
+    assert not settings.feast_dir.exists()  # no feature store below Level 3
+
+    at_two = assess(project_copy)
+    assert scores(at_two) == dict.fromkeys(COMPONENTS, 2), failing(at_two, 3)
+    model_development = {e.probe: e for e in at_two.components[1].evidence[3]}
+    assert "1 model family" in model_development["model_selection"].detail  # Level 2 tunes one family
+
+    # A shifted week: the alert fires, ranks the drifted features, and nothing retrains.
+    shifted = training_pipeline(params=params, overrides={"level": 2, "data.scenario": "covariate_shift"})
+    alert = shifted.drift_alert
+    assert alert is not None and alert.drifted and alert.alert_file is not None
+    assert {"annual_income", "loan_amount"} & {name.split(" ")[0] for name in alert.ranked[:6]}
+    assert Path(alert.html).exists() and Path(alert.alert_file).exists()
+    client = mlflow.MlflowClient(settings.tracking_uri)
+    experiment = client.get_experiment_by_name(settings.mlflow.experiment)
+    runs = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId IS NULL")
+    assert {r.data.tags["trigger"] for r in runs} == {"manual"}  # a person started every run
+    hints = {e.probe: e for c in assess(project_copy).components for e in c.evidence[4]}["ranked_drift"]
+    assert hints.status == "pass" and "root-cause hints" in hints.detail
+
+    shutil.rmtree(project_copy / ".dvc")
+    assert assess(project_copy).score("data_management") < 2
+
+
+# The loop on small data (as tests/e2e/test_monitoring_loop.py), with a search over two families.
+LOOP_DATA = {"history_weeks": 6, "applications_per_week": 700, "customers": 1500}
+LOOP_SEARCH = {
+    "budget": 2,
+    "validation_weeks": 1,
+    "primary_metric": "roc_auc",
+    "space": {
+        "logistic_regression": {"C": [0.3], "max_iter": [1000]},
+        "gradient_boosting": {"learning_rate": [0.1], "max_iter": [60], "max_leaf_nodes": [15]},
+    },
+}
+
+
+@pytest.mark.slow
+def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 3 is the loop: train, serve, traffic, drift, retrain, canary (what `make pipeline` runs)."""
+    from pipelines.loop import run_loop
+
+    params = write_params(
+        project_copy,
+        data=LOOP_DATA,
+        training={"search": LOOP_SEARCH},
+        gate={"min_improvement": 0.0, "latency_budget_ms": 10_000.0},
+        monitoring={"min_rows": 200},
+    )
+    settings = load_settings(params, environ={})
+    environment: dict[str, str] = {}
+    apply_tool_environment(settings, environment)  # the service the loop starts reads the state folder from it
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+
+    result = run_loop(str(params), report=lambda line: None)
+    assert result.training is not None and result.training.feature_service == "credit_default_v1"
+    assert result.retrained is not None and result.canary is not None
+
+    at_three = assess(project_copy)
+    reached = scores(at_three)
+    assert all(reached[c] >= 3 for c in COMPONENTS), (reached, failing(at_three, 3), result.aliases)
