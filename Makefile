@@ -106,6 +106,13 @@ setup-integration: ## install PostgreSQL, Redis (Debian, needs root) and the k8s
 	@test -d infra/k8s/check/node_modules/@kubernetes-models || \
 		npm ci --prefix infra/k8s/check --no-audit --no-fund --loglevel=error
 
+# CD's policy gate: the governance policy, judged for the version the registry serves.
+CHAMPION_VERSION = $(PY) -c 'import sys; from core.settings import load_settings; from pipelines.registry import aliases; \
+	v = aliases(load_settings(sys.argv[1] or None)).get("champion"); print(v or sys.exit("no champion in the registry"))' "$(PARAMS)"
+policy-gate: ## check the registry's champion (or VERSION=n) against the governance policy; CD runs it
+	version="$(VERSION)"; [ -n "$$version" ] || version=$$($(CHAMPION_VERSION)); \
+	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) check --stage champion --version "$$version"
+
 k8s: ## regenerate the cluster canary from serving/canary.yaml, then render every overlay (infra/k8s)
 	$(PY) -m infra.rollout
 	@for env in dev staging prod; do .venv/bin/kubectl kustomize infra/k8s/overlays/$$env >/dev/null && echo "overlays/$$env renders"; done

@@ -30,6 +30,7 @@ import httpx
 
 from core.environment import TELEMETRY_OFF
 from core.settings import PROJECT_ROOT
+from serving.process import stop as stop_process
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 DATABASES = ("mlflow", "prefect", "feast")
@@ -76,17 +77,7 @@ def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pop
 
 
 def _stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
-    def stop() -> None:
-        if process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-    return stop
+    return lambda: stop_process(process)
 
 
 def wait_for_http(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float = 180) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from infra.loopback import TeamStack, team_stack
 
+_NOTE = pytest.StashKey[str]()
+
 
 @pytest.fixture(scope="session")
 def team(request: pytest.FixtureRequest) -> Iterator[TeamStack]:
@@ -16,14 +18,18 @@ def team(request: pytest.FixtureRequest) -> Iterator[TeamStack]:
 
     What it started and how long it took go to the terminal summary, for CI's log.
     """
-    report = request.config.pluginmanager.get_plugin("terminalreporter")
     started = time.perf_counter()
     with team_stack() as stack:
         names = ", ".join(f"{s.name} (pid {s.pid})" for s in stack.servers)
         up = time.perf_counter() - started
         yield stack
-    if report is not None:
-        report.write_line(
-            f"team stack: started {names} on 127.0.0.1 in {up:.0f} s; all stopped after "
-            f"{time.perf_counter() - started:.0f} s"
-        )
+    request.config.stash[_NOTE] = (
+        f"team stack: started {names} on 127.0.0.1 in {up:.0f} s; all stopped after "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    note = config.stash.get(_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)

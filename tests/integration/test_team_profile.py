@@ -25,14 +25,14 @@ import redis
 
 from core.environment import tool_environment
 from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
+from features import store
 from infra.loopback import BUCKET, TeamStack
 from pipelines import registry
 from pipelines.ingest import load_raw
 from serving import controller
 from serving.prediction_log import read
 from serving.schema import applications_from
-from tests.conftest import ROOMY_GATE, SMALL_DATA, write_params
-from tests.serving.conftest import Server
+from tests.serving.conftest import Server, register_model
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +68,9 @@ def wait_for_champion(url: str, version: str, seconds: float = 60) -> None:
 
 
 def test_train_and_serve_with_the_team_profile(
-    team: TeamStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    team: TeamStack, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    params = write_params(tmp_path, data=SMALL_DATA, gate=ROOMY_GATE)
+    params = workspace / "params.yaml"  # the small-data workspace every end-to-end test uses
     env = team_environment(team)
     # The pipeline exactly as `make pipeline` runs it: a new process, the same command.
     done = subprocess.run(
@@ -89,7 +89,8 @@ def test_train_and_serve_with_the_team_profile(
     # Runs, the registered model and its alias are rows in MLflow's PostgreSQL database.
     runs = query(team, "mlflow", "SELECT status FROM runs")
     assert len(runs) == 1 + settings.training.search.budget and {s for (s,) in runs} == {"FINISHED"}
-    assert query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases") == [("champion", 1)]
+    aliases = query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases")
+    assert aliases == [("champion", 1)], done.stdout[-4000:]  # the run's summary says why not
     # The model's files went through the MLflow server into the S3 store; the data to DVC's S3 remote.
     assert any(key.endswith("MLmodel") for key in s3_keys(team, "mlflow/"))
     assert len(s3_keys(team, "dvc/files/md5/")) >= settings.data.history_weeks
@@ -161,10 +162,9 @@ def test_train_and_serve_with_the_team_profile(
         assert list(read(settings.data_dir / "predictions"))[-1]["features"]["applications_90d"] == 0
 
         # A promotion moves the aliases in PostgreSQL, and the running service follows.
-        version = registry.client(settings).get_model_version(settings.mlflow.registered_model, "1")
-        challenger = registry.register(
-            settings, version.source, version.run_id, {"purpose": "integration"}, "challenger"
-        )
+        # The challenger carries what the governance policy asks of a champion, as a trained one does.
+        frame = store.training_frame(store.open_store(settings), settings, raw)
+        challenger = register_model(settings, frame, registry.CHALLENGER, governed=True)
         assert controller.promote(settings, challenger) == "1"
         assert sorted(query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases")) == [
             ("champion", int(challenger)),
