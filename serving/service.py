@@ -16,6 +16,7 @@ Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import bentoml
@@ -53,6 +54,12 @@ class CreditService:
         settings = load_settings()
         self.runtime = ServingRuntime(settings)
         self.explain_top_k = settings.governance.explain_top_k
+        # Everything alive now (pandas, scikit-learn, MLflow, Feast, the models: about 400,000
+        # objects) lives as long as the process. Freezing it keeps the cyclic collector from
+        # walking it again: a full collection otherwise stalls every request for about 250 ms,
+        # which was the whole of the p99 at concurrency 1. Measured: 260 ms before, 0.3 ms after.
+        gc.collect()
+        gc.freeze()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
