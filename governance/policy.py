@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.rules import RuleResult
+
 Stage = Literal["challenger", "champion"]
 ApprovalMode = Literal["automatic", "manual"]
 FAIRNESS_METRICS = ("demographic_parity_difference", "equalized_odds_difference")
@@ -99,16 +101,6 @@ class Evidence:
     card_sections: tuple[str, ...] | None  # None: no model card logged
     explanation: bool
     decision: Decision | None = None
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    rule: str
-    passed: bool
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
 
 
 def metric_rules(rules: StageRules, evidence: Evidence) -> list[RuleResult]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.rules import RuleResult
 from core.settings import LOWER_IS_BETTER, GateSettings, Settings, SliceSpec
 from features.engineering import FeatureColumns, features_of
 from pipelines.training import evaluate
@@ -36,16 +37,6 @@ class ModelUnderTest:
         import skops.io
 
         return len(skops.io.dumps(self.model))
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    rule: str
-    passed: bool
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
 
 
 @dataclass(frozen=True)
