@@ -76,7 +76,8 @@ def gate_and_register(
     verdict = gate.judge(candidate, incumbent, trained.split.holdout, settings)
     tracking.log_verdict(settings, run_id, verdict)
     if settings.level < 3:
-        return _register_ungoverned(settings, verdict, trained, run_id, model_uri, lineage, champion is not None)
+        incumbent_version = champion.version if champion else None
+        return _register_ungoverned(settings, verdict, trained, run_id, model_uri, lineage, incumbent_version)
     audit.record(
         settings,
         "gate_verdict",
@@ -95,16 +96,7 @@ def gate_and_register(
     if settings.gate.dry_run:
         return Decision(verdict, None, None, "dry run: nothing registered")
     stage: Stage = "challenger" if champion else "champion"
-    tags = {
-        "training_run": run_id,
-        **lineage,
-        "git_commit": tracking.code_version().commit,
-        "params_digest": registry.settings_digest(settings),
-        "model_family": trained.family,
-        "gate_verdict": "passed",
-        "gate_rules": str(len(verdict.rules)),
-        "gate_compared_with": f"v{champion.version}" if champion else "none (first champion)",
-    }
+    tags = _version_tags(settings, trained, verdict, run_id, lineage, champion.version if champion else None)
     version = registry.register(settings, model_uri, run_id, tags, alias=None)
     audit.record(
         settings,
@@ -135,7 +127,7 @@ def _register_ungoverned(
     run_id: str,
     model_uri: str,
     lineage: dict[str, str],
-    has_champion: bool,
+    champion_version: str | None,
 ) -> Decision:
     """Maturity Level 2: the gate alone decides; no policy review, model card or audit trail.
 
@@ -147,8 +139,22 @@ def _register_ungoverned(
         return Decision(verdict, None, None, "not registered; the champion stays")
     if settings.gate.dry_run:
         return Decision(verdict, None, None, "dry run: nothing registered")
-    alias = registry.CHALLENGER if has_champion else registry.CHAMPION
-    tags = {
+    alias = registry.CHALLENGER if champion_version else registry.CHAMPION
+    tags = _version_tags(settings, trained, verdict, run_id, lineage, champion_version)
+    version = registry.register(settings, model_uri, run_id, tags, alias=alias)
+    return Decision(verdict, version, alias, f"registered as {alias} (Level {settings.level}: no policy review)")
+
+
+def _version_tags(
+    settings: Settings,
+    trained: TrainedModel,
+    verdict: gate.GateVerdict,
+    run_id: str,
+    lineage: dict[str, str],
+    champion_version: str | None,
+) -> dict[str, str]:
+    """What a registered version carries at every level: its run, data, code, settings and gate verdict."""
+    return {
         "training_run": run_id,
         **lineage,
         "git_commit": tracking.code_version().commit,
@@ -156,10 +162,8 @@ def _register_ungoverned(
         "model_family": trained.family,
         "gate_verdict": "passed",
         "gate_rules": str(len(verdict.rules)),
-        "gate_compared_with": "the champion" if has_champion else "none (first champion)",
+        "gate_compared_with": f"v{champion_version}" if champion_version else "none (first champion)",
     }
-    version = registry.register(settings, model_uri, run_id, tags, alias=alias)
-    return Decision(verdict, version, alias, f"registered as {alias} (Level {settings.level}: no policy review)")
 
 
 def give_role(settings: Settings, version: str, stage: Stage, *, actor: str, reason: str) -> None:
