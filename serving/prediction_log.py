@@ -3,8 +3,10 @@
 One file per UTC day under ``data/predictions/``. Each line holds the request id, the
 time, the entity, the features the model saw, the probability and decision, and
 which variant and model version answered. Monitoring reads it for drift, and delayed
-labels join it by request id. Each line is written and flushed before the answer
-leaves, so a crash loses at most the request in flight.
+labels join it by request id. Each line is written and flushed to the operating
+system before the answer leaves, so a crash of the service loses at most the request
+in flight. The day's file stays open between requests (opening it per request was a
+sixth of the service's time under load).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 class PredictionLog:
@@ -23,6 +26,8 @@ class PredictionLog:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._day: dt.date | None = None
+        self._handle: TextIO | None = None
 
     def path_for(self, day: dt.date) -> Path:
         return self.folder / f"predictions_{day:%Y-%m-%d}.jsonl"
@@ -30,9 +35,38 @@ class PredictionLog:
     def append(self, record: dict[str, Any]) -> None:
         now = dt.datetime.now(dt.UTC)
         line = json.dumps({"logged_at": now.isoformat(), **record}, default=_plain, allow_nan=False)
-        with self._lock, self.path_for(now.date()).open("a", encoding="utf-8") as handle:
+        with self._lock:
+            handle = self._handle
+            if handle is None or not self._still_current(now.date()):
+                handle = self._open(now.date())
             handle.write(line + "\n")
             handle.flush()
+
+    def _still_current(self, day: dt.date) -> bool:
+        """The open file is the day's and still sits at its path (not moved or deleted: a stat, as
+        the standard library's ``WatchedFileHandler`` does, far cheaper than opening it)."""
+        if self._handle is None or self._day != day:
+            return False
+        try:
+            on_disk = self.path_for(day).stat()
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self._handle.fileno())
+        return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
+
+    def _open(self, day: dt.date) -> TextIO:
+        """Start the day's file (a new day, the first request, or the old file moved away); appends if it exists."""
+        if self._handle is not None:
+            self._handle.close()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._handle, self._day = self.path_for(day).open("a", encoding="utf-8"), day
+        return self._handle
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+            self._handle, self._day = None, None
 
 
 def _plain(value: Any) -> Any:

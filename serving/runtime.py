@@ -196,6 +196,7 @@ class ServingRuntime:
 
     def close(self) -> None:
         self._stop.set()
+        self.log.close()
 
     @property
     def ready(self) -> bool:
