@@ -14,7 +14,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -24,18 +23,9 @@ from rich.table import Table
 from core.environment import apply_tool_environment
 from core.settings import DEFAULT_PARAMS, load_settings
 from core.synthetic import generate_week
+from core.timing import timings_ms
 from features import engineering, store
 from pipelines.ingest import lender_config
-
-
-def _timings(call: Callable[[], object], repeat: int) -> list[float]:
-    call()  # warm-up: connections, caches
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def _quantile(samples: list[float], q: float) -> float:
@@ -84,10 +74,12 @@ def _run(workspace: Path, calls: int) -> None:
     latest = table.drop_duplicates(entity, keep="last").set_index(entity)[names].to_dict("index")
     service = feature_store.get_feature_service(settings.features.service_name)
     row = [{entity: request[entity].iloc[0]}]
-    baseline = _timings(lambda: latest[request[entity].iloc[0]], calls)
-    feast_only = _timings(lambda: feature_store.get_online_features(features=service, entity_rows=row).to_dict(), calls)
+    baseline = timings_ms(lambda: latest[request[entity].iloc[0]], calls)
+    feast_only = timings_ms(
+        lambda: feature_store.get_online_features(features=service, entity_rows=row).to_dict(), calls
+    )
     reader = store.OnlineFeatures(settings, feature_store)  # built once, as a server does
-    full_path = _timings(lambda: reader(request), calls)
+    full_path = timings_ms(lambda: reader(request), calls)
 
     console = Console()
     sizes = Table(

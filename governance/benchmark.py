@@ -11,10 +11,8 @@ it trains a logistic regression and a gradient-boosting model on synthetic data,
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from rich.table import Table
 
 from core.settings import DEFAULT_PARAMS, Settings, load_settings
 from core.synthetic import LenderConfig, generate_week
+from core.timing import median_ms
 from features.engineering import FeatureColumns, features_of
 from governance import review
 from governance.explain import LocalExplainer
@@ -36,16 +35,6 @@ def _workspace(folder: Path) -> Settings:
     tree["state_dir"] = str(folder / "state")
     (folder / "params.yaml").write_text(yaml.safe_dump(tree))
     return load_settings(folder / "params.yaml", environ={})
-
-
-def _p50_ms(action: Callable[[], object], calls: int) -> float:
-    action()  # warm-up (imports, caches)
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def _score(model: Any, row: pd.DataFrame, columns: FeatureColumns) -> object:
@@ -85,8 +74,8 @@ def main() -> int:
                 "registration (s)", family, f"{bare:.2f}", f"{bare + governed:.2f}", f"{(bare + governed) / bare:.0f}x"
             )
             row, explainer = split.holdout.iloc[[0]], LocalExplainer(trained.model, columns)
-            score = _p50_ms(partial(_score, trained.model, row, columns), 200)
-            explain = _p50_ms(partial(explainer.explain, row), 200)
+            score = median_ms(partial(_score, trained.model, row, columns), 200)
+            explain = median_ms(partial(explainer.explain, row), 200)
             table.add_row("one row (ms)", family, f"{score:.2f}", f"{explain:.2f}", f"{explain / score:.1f}x")
     console.print(table)
     console.print("baseline: bare registry version / predict_proba; with governance: review_new_version / explain")

@@ -11,10 +11,7 @@ compute. Prints the ratio, and the report's size on disk.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ from scipy.stats import wasserstein_distance
 
 from core.environment import apply_tool_environment
 from core.settings import Settings, load_settings
+from core.timing import median_ms
 from monitoring import reports, windows
 from monitoring.reference import reference_for
 
@@ -45,15 +43,6 @@ def scipy_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[st
     return int(drifted)
 
 
-def _median_ms(call: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 def run(settings: Settings, repeat: int) -> Table:
     from serving.controller import alias_version
 
@@ -69,9 +58,11 @@ def run(settings: Settings, repeat: int) -> Table:
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch_settings = settings.model_copy(update={"state_dir": Path(scratch)})
-        baseline = _median_ms(lambda: scipy_drift(reference, current, numeric, categorical), repeat)
-        built = _median_ms(lambda: reports.build_drift_report(scratch_settings, reference, current, "bench"), repeat)
-        full = _median_ms(lambda: _full(scratch_settings, reference, current), repeat)
+        baseline = median_ms(lambda: scipy_drift(reference, current, numeric, categorical), repeat, warm_up=False)
+        built = median_ms(
+            lambda: reports.build_drift_report(scratch_settings, reference, current, "bench"), repeat, warm_up=False
+        )
+        full = median_ms(lambda: _full(scratch_settings, reference, current), repeat, warm_up=False)
         html = next((Path(scratch) / "monitoring" / "reports").glob("*.html"))
         data = html.with_suffix(".json")
         size_html, size_json = html.stat().st_size / 1e6, data.stat().st_size / 1e6
