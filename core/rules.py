@@ -1,8 +1,9 @@
-"""A named rule's outcome: the one shape every check in the project reports in.
+"""A named rule's outcome, and a verdict made of them: the shape every model check reports in.
 
 The validation gate (``pipelines/gate.py``) and the governance policy
-(``governance/policy.py``) both judge a model as a list of these, so a verdict reads
-the same wherever it comes from, in logs, tags, audit entries and reports.
+(``governance/policy.py``) both judge a model as a list of rules that passes only if
+every rule does, so a verdict reads the same wherever it comes from, in logs, tags,
+audit entries and reports.
 """
 
 from __future__ import annotations
@@ -18,3 +19,17 @@ class RuleResult:
 
     def __str__(self) -> str:
         return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
+
+
+class Verdict:
+    """Mixed into a frozen dataclass with a ``rules`` field: it passes only if every rule does."""
+
+    rules: list[RuleResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rules)
+
+    @property
+    def failed(self) -> list[RuleResult]:
+        return [r for r in self.rules if not r.passed]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.rules import RuleResult
+from core.rules import RuleResult, Verdict
 
 Stage = Literal["challenger", "champion"]
 ApprovalMode = Literal["automatic", "manual"]
@@ -205,21 +205,13 @@ STAGE_RULES: tuple[StageRule, ...] = (
 
 
 @dataclass(frozen=True)
-class ComplianceReport:
+class ComplianceReport(Verdict):
     version: str
     stage: Stage
     policy_version: str
     approval_mode: ApprovalMode
     rules: list[RuleResult]
     evaluated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.rules)
-
-    @property
-    def failed(self) -> list[RuleResult]:
-        return [r for r in self.rules if not r.passed]
 
     @property
     def only_waiting_for_approval(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.rules import RuleResult
+from core.rules import RuleResult, Verdict
 from core.settings import LOWER_IS_BETTER, GateSettings, Settings, SliceSpec
 from features.engineering import FeatureColumns, features_of
 from pipelines.training import evaluate
@@ -40,19 +40,11 @@ class ModelUnderTest:
 
 
 @dataclass(frozen=True)
-class GateVerdict:
+class GateVerdict(Verdict):
     rules: list[RuleResult]
     has_champion: bool
     candidate_metrics: dict[str, float]
     champion_metrics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.rules)
-
-    @property
-    def failed(self) -> list[RuleResult]:
-        return [r for r in self.rules if not r.passed]
 
     def summary(self) -> str:
         if self.passed:
