@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,13 @@ def node_check_ready() -> Path:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def schema_check(path: Path, builtin_schema: str) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema (PyPI, offline) against one of its vendored schemas, e.g. ``vendor.compose-spec``."""
+    return subprocess.run(
+        [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", builtin_schema, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

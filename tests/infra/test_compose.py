@@ -6,14 +6,13 @@ themselves are exercised by the integration tier (tests/integration)."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from core.settings import PROFILES_DIR, PROJECT_ROOT
-from tests.infra.conftest import VENV_BIN
+from tests.infra.conftest import schema_check
 
 COMPOSE = PROJECT_ROOT / "infra" / "compose.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / "infra" / ".env.example"
@@ -33,22 +32,13 @@ def env_example() -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
-def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_the_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
-    checked = schema_check(COMPOSE)
+    checked = schema_check(COMPOSE, "vendor.compose-spec")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     broken = compose()
     broken["services"]["redis"]["helthcheck"] = broken["services"]["redis"].pop("healthcheck")  # a typo
     (tmp_path / "compose.yaml").write_text(yaml.safe_dump(broken))
-    assert schema_check(tmp_path / "compose.yaml").returncode != 0  # the check can fail
+    assert schema_check(tmp_path / "compose.yaml", "vendor.compose-spec").returncode != 0  # the check can fail
 
 
 def test_the_stack_has_every_server_of_the_team_profile() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from core.settings import PROJECT_ROOT
-from tests.infra.conftest import VENV_BIN
+from tests.infra.conftest import schema_check
 
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yaml"))
 
@@ -19,29 +18,20 @@ def makefile_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z0-9-]*):", text, flags=re.MULTILINE))
 
 
-def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_there_are_ci_cd_and_ct_workflows() -> None:
     assert {"ci.yaml", "cd.yaml", "ct.yaml", "deploy.yaml"} <= {p.name for p in WORKFLOWS}
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_each_workflow_matches_the_github_actions_schema(workflow: Path) -> None:
-    checked = schema_check(workflow)
+    checked = schema_check(workflow, "vendor.github-workflows")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_schema_check_can_fail(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text((PROJECT_ROOT / ".github" / "workflows" / "ci.yaml").read_text().replace("runs-on:", "run-on:"))
-    assert schema_check(broken).returncode != 0
+    assert schema_check(broken, "vendor.github-workflows").returncode != 0
 
 
 def test_workflows_call_the_same_make_targets_as_a_developer() -> None:
