@@ -54,7 +54,7 @@ monitor-ui: ## open the Evidently UI on http://127.0.0.1:8001 (MONITOR_PORT=): e
 
 REPO ?=
 assess: ## score a repository against the maturity model: table, Markdown and chart (REPO=path, default this project)
-	$(PY) -m governance.maturity assess $(if $(REPO),--repo $(REPO))
+	$(PY) -m maturity assess $(if $(REPO),--repo $(REPO))
 
 reproduce: ## retrain registered VERSION=n from its recorded data and settings; compare metrics
 	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
@@ -80,10 +80,10 @@ serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERV
 	$(WITH_ENV) .venv/bin/bentoml serve serving.service:CreditService --host 127.0.0.1 --port $(SERVE_PORT)
 
 canary: ## take the registry's challenger through the canary steps against `make serve` (promote or roll back)
-	$(WITH_ENV) $(PY) -m serving.controller --url http://127.0.0.1:$(SERVE_PORT)
+	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary --url http://127.0.0.1:$(SERVE_PORT)
 
 canary-demo: ## live: one challenger promoted, one broken challenger rolled back (starts a service if none runs)
-	$(WITH_ENV) $(PY) -m pipelines.canary_demo --url http://127.0.0.1:$(SERVE_PORT)
+	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary-demo --url http://127.0.0.1:$(SERVE_PORT)
 
 bento: ## build a deployable bento of the service (offline)
 	$(WITH_ENV) .venv/bin/bentoml build
@@ -107,8 +107,8 @@ setup-integration: ## install PostgreSQL, Redis (Debian, needs root) and the k8s
 		npm ci --prefix infra/k8s/check --no-audit --no-fund --loglevel=error
 
 # CD's policy gate: the governance policy, judged for the version the registry serves.
-CHAMPION_VERSION = $(PY) -c 'import sys; from core.settings import load_settings; from pipelines.registry import aliases; \
-	v = aliases(load_settings(sys.argv[1] or None)).get("champion"); print(v or sys.exit("no champion in the registry"))' "$(PARAMS)"
+CHAMPION_VERSION = $(PY) -c 'import sys; from core.settings import load_settings; from core.registry import alias_version; \
+	v = alias_version(load_settings(sys.argv[1] or None), "champion"); print(v or sys.exit("no champion in the registry"))' "$(PARAMS)"
 policy-gate: ## check the registry's champion (or VERSION=n) against the governance policy; CD runs it
 	version="$(VERSION)"; [ -n "$$version" ] || version=$$($(CHAMPION_VERSION)); \
 	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) check --stage champion --version "$$version"
@@ -170,14 +170,14 @@ feast-ls: ## list the feature store's entities, feature views and feature servic
 		../../.venv/bin/feast feature-views list && ../../.venv/bin/feast feature-services list
 
 bench-features: ## benchmark the feature store: materialization and online latency, against a baseline
-	$(PY) -m features.benchmark
+	$(PY) -m benchmarks.features
 
 bench-monitoring: ## time one window's drift report against the same tests by hand, after make pipeline
-	$(WITH_ENV) $(PY) -m monitoring.benchmark
+	$(WITH_ENV) $(PY) -m benchmarks.monitoring
 
 .PHONY: bench-monitoring
 bench-governance: ## benchmark governance: cost per registration and per explained row, against baselines
-	$(WITH_ENV) $(PY) -m governance.benchmark
+	$(WITH_ENV) $(PY) -m benchmarks.governance
 
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
-	$(PY) -m serving.benchmark
+	$(PY) -m benchmarks.serving

@@ -1,6 +1,6 @@
 """A named rule's outcome, and a verdict made of them: the shape every model check reports in.
 
-The validation gate (``pipelines/gate.py``) and the governance policy
+The validation gate (``pipelines/steps/gate.py``) and the governance policy
 (``governance/policy.py``) both judge a model as a list of rules that passes only if
 every rule does, so a verdict reads the same wherever it comes from, in logs, tags,
 audit entries and reports.

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.settings import FeatureSettings, Schema
+from core.contract import Schema
+from core.sections import FeatureSettings
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,17 @@ The decision goes into the audit trail (the record the policy reads: the latest 
 or rejection of a version counts) and onto the version's registry tags (for people
 browsing the registry), and the model card is rewritten to show it. What follows from a
 decision (a waiting promotion completes, a challenger is retired) is for the caller:
-``pipelines/promotion.py`` composes it with the canary controller.
+``governance/promotion.py`` completes it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from core import registry
 from core.settings import Settings
 from governance import audit
-from governance.evidence import client, version_record
+from governance.evidence import version_record
 from governance.review import publish_card
 
 Kind = Literal["approval", "rejection"]
@@ -27,10 +28,15 @@ def decide(settings: Settings, version: str, kind: Kind, *, approver: str, reaso
         raise ValueError("an approval or rejection needs a reason (REASON=...)")
     record = version_record(settings, version)  # fails naming the version if it does not exist
     entry = audit.record(settings, kind, actor=approver, version=record.version, reason=reason)
-    registry, name = client(settings), settings.mlflow.registered_model
-    registry.set_model_version_tag(name, record.version, "approval", "approved" if kind == "approval" else "rejected")
-    registry.set_model_version_tag(name, record.version, "approval_by", approver)
-    registry.set_model_version_tag(name, record.version, "approval_reason", reason[:5000])
+    registry.set_version_tags(
+        settings,
+        record.version,
+        {
+            "approval": "approved" if kind == "approval" else "rejected",
+            "approval_by": approver,
+            "approval_reason": reason,
+        },
+    )
     publish_card(settings, record.version)
     return entry
 

@@ -24,12 +24,12 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.files import write_json_atomically
 from core.settings import Settings
 
 GENESIS = "0" * 64
@@ -112,12 +112,7 @@ def _last_complete_line(log: Path) -> tuple[bytes | None, int]:
 
 
 def _write_head(log: Path, sequence: int, digest: str) -> None:
-    head = _head_path(log)
-    with tempfile.NamedTemporaryFile("w", dir=head.parent, delete=False, suffix=".tmp") as handle:
-        json.dump({"entries": sequence, "last_hash": digest}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    Path(handle.name).replace(head)
+    write_json_atomically(_head_path(log), {"entries": sequence, "last_hash": digest}, durable=True)
 
 
 def record(

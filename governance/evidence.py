@@ -13,19 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from core.registry import client
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
 from governance.policy import Decision, Evidence
 
 ARTIFACTS = "governance"  # the folder of a run's artifacts that governance writes
-
-
-def client(settings: Settings) -> MlflowClient:
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def version_dir(settings: Settings, version: str) -> Path:

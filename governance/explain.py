@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,8 +159,3 @@ def _plain(value: Any) -> float | str | None:
     if isinstance(value, (int, float, np.number)):
         return float(value)
     return str(value)
-
-
-def write_png(path: Path, png: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)

@@ -18,7 +18,7 @@ from typing import Any
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
-from governance.evidence import VersionRecord, read_artifact, read_json, read_run_json, version_dir
+from governance.evidence import VersionRecord, read_json, read_run_json, version_dir
 from governance.policy import Policy
 
 METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error", "default_rate")
@@ -220,7 +220,7 @@ def render_html(markdown_text: str, title: str, importance_png_uri: str | None) 
 
 def png_uri(settings: Settings, record: VersionRecord) -> str | None:
     """The importance plot as a data URI: the local copy, else the run's artifact."""
-    from governance.evidence import client
+    from core.registry import client
     from governance.explain import png_data_uri
 
     local = version_dir(settings, record.version) / "importance.png"
@@ -237,12 +237,3 @@ def build(settings: Settings, record: VersionRecord, policy: Policy) -> Card:
     text = render_markdown(settings, record, policy)
     title = f"Model card: {settings.mlflow.registered_model} v{record.version}"
     return Card(record.version, text, render_html(text, title, png_uri(settings, record)))
-
-
-def stored_card(settings: Settings, record: VersionRecord) -> str | None:
-    return read_artifact(settings, record, "model_card.md")
-
-
-def card_paths(settings: Settings, version: str) -> tuple[Path, Path]:
-    folder = version_dir(settings, version)
-    return folder / "model_card.md", folder / "model_card.html"

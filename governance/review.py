@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import registry
+from core.registry import client
 from core.settings import Settings
 from features.engineering import FeatureColumns, features_of
 from governance import audit, explain, fairness
-from governance.evidence import ARTIFACTS, client, collect, version_dir, version_record
+from governance.evidence import ARTIFACTS, collect, version_dir, version_record
 from governance.model_card import Card, build
 from governance.policy import ComplianceReport, Policy, Stage, evaluate, load_policy
 
@@ -93,10 +95,15 @@ def check(
     record = version_record(settings, version)
     _save(settings, version, record.run_id, f"compliance_{stage}.json", report.to_json())
     _save(settings, version, record.run_id, f"compliance_{stage}.md", report.to_markdown())
-    registry, name = client(settings), settings.mlflow.registered_model
-    registry.set_model_version_tag(name, version, f"policy_{stage}", _status(report))
-    registry.set_model_version_tag(name, version, f"policy_{stage}_failed", ",".join(r.rule for r in report.failed))
-    registry.set_model_version_tag(name, version, "policy_version", policy.version)
+    registry.set_version_tags(
+        settings,
+        version,
+        {
+            f"policy_{stage}": _status(report),
+            f"policy_{stage}_failed": ",".join(r.rule for r in report.failed),
+            "policy_version": policy.version,
+        },
+    )
     audit.record(
         settings,
         "policy_verdict",

@@ -26,21 +26,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from core import processes
 from core.environment import TELEMETRY_OFF
+from core.processes import free_port
+from core.processes import stop as stop_process
 from core.settings import PROJECT_ROOT
-from serving.process import stop as stop_process
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 DATABASES = ("mlflow", "prefect", "feast")
 BUCKET = "mlops"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def postgres_bin() -> Path:
@@ -72,8 +66,7 @@ class Server:
 
 
 def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    return processes.start(command, log, env=env)
 
 
 def _stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
@@ -82,15 +75,7 @@ def _stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
 
 def wait_for_http(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float = 180) -> None:
     """Poll ``url`` until it answers below 500; fail at once, with the log, if the server dies."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
+    processes.wait_until(process, url, statuses=tuple(range(200, 500)), seconds=seconds, log=log)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from core.settings import PROJECT_ROOT
 
-FLOW_ENTRYPOINT = "pipelines/flows.py:training_pipeline"
+FLOW_ENTRYPOINT = "pipelines/flows/training.py:training_pipeline"
 DEPLOYMENT = "team"
 
 
@@ -38,7 +38,8 @@ def deploy_training(pool: str, params: str | None = None) -> UUID:
     ensure_pool(pool)
     # Prefect's sync-compatible calls return plain values when called from sync code.
     source = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=FLOW_ENTRYPOINT))
-    parameters = {"params": params} if params else {}
+    # The worker loads the settings in its own environment from this path (pipelines/flows/parameters.py).
+    parameters = {"settings": params}
     deployed = source.deploy(
         name=DEPLOYMENT, work_pool_name=pool, parameters=parameters, build=False, push=False, print_next_steps=False
     )

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import MonitoringSettings, Settings
+from core.files import write_json_atomically
+from core.sections import MonitoringSettings
+from core.settings import Settings
 from monitoring.reports import Quality, WindowReport
 
 
@@ -59,11 +60,7 @@ def read_state(settings: Settings) -> MonitorState:
 
 def write_state(settings: Settings, state: MonitorState) -> None:
     """Replace the state file atomically (a crash leaves the old state, never half of one)."""
-    path = state_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        json.dump(asdict(state), handle, indent=1)
-    Path(handle.name).replace(path)
+    write_json_atomically(state_path(settings), asdict(state), indent=1)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core import registry
 from core.settings import Settings
 
 PREDICTION = "probability"  # the predicted probability of default, named as in the prediction log
@@ -32,10 +33,9 @@ def reference_for(settings: Settings, version: str) -> pd.DataFrame:
 
 
 def _download(settings: Settings, version: str, target: Path) -> None:
-    import mlflow
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    client = registry.client(settings)
     run_id = client.get_model_version(settings.mlflow.registered_model, version).run_id
     if run_id is None:
         raise MissingReference(f"version {version} names no training run")

@@ -24,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.settings import DriftSettings, FeatureDrift, Settings
+from core.sections import DriftSettings, FeatureDrift
+from core.settings import Settings
 from monitoring.reference import PREDICTION
 
 logger = logging.getLogger(__name__)

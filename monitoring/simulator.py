@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from core.settings import Settings, SimulationSettings
+from core.sections import SimulationSettings
+from core.settings import Settings
 from core.synthetic import LenderConfig, generate_week
 from monitoring.windows import REQUEST_ID, labels_path
 from serving.schema import applications_from

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from core.environment import apply_tool_environment
 from core.settings import Settings, SettingsError, load_settings, parse_overrides
@@ -42,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         "drift-demo", help="against a running service: normal then drifted traffic, the monitor after each week"
     )
     drift.add_argument("--url", required=True)
+    canary = commands.add_parser("canary", help="take the registry's challenger through the canary (make canary)")
+    canary.add_argument("--url", default="http://127.0.0.1:3000", help="the running service (make serve)")
+    demo = commands.add_parser("canary-demo", help="live: one challenger promoted, one broken challenger rolled back")
+    demo.add_argument("--url", default="http://127.0.0.1:3000", help="a running service, or where to start one")
     again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
     again.add_argument("--version", required=True, help="registry version number")
     for verb, does in (
@@ -58,17 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        overrides = parse_overrides(args.overrides)
-        settings = load_settings(args.params, overrides)
+        settings = load_settings(args.params, parse_overrides(args.overrides))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Before Prefect, MLflow or DVC are imported: they read their environment once.
     apply_tool_environment(settings)
     if args.command in ("approve", "reject"):
-        from pipelines import promotion
-        from serving.controller import PromotionRefused
+        from governance.promotion import PromotionRefused
+        from serving import controller
 
-        decide = promotion.approve if args.command == "approve" else promotion.reject
+        decide = controller.approve if args.command == "approve" else controller.reject
         try:
             print(decide(settings, args.version, approver=args.approver, reason=args.reason))
         except (ValueError, PromotionRefused) as exc:
@@ -76,41 +79,46 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     if args.command == "reproduce":
-        from pipelines.reproduce import describe, reproduce
+        from pipelines.steps.reproduce import describe, reproduce
 
         reproduction = reproduce(settings, args.version)
         print(describe(reproduction))
         return 0 if reproduction.matches else 1
+    if args.command in ("canary", "canary-demo"):
+        from pipelines.flows import canary
+
+        if args.command == "canary-demo":
+            return canary.demo(settings, args.url)
+        run = canary.canary(settings, args.url)
+        return 0 if run is None or run.outcome in ("promoted", "awaiting_approval") else 1
 
     if args.command in {"run", "loop"} and settings.level < 2:
         return run_plain_level(settings)
     command = "run" if args.command == "loop" and settings.level < 3 else args.command  # the loop is Level 3
 
-    from pipelines.flows import DataValidationError, training_pipeline
-    from pipelines.loop import NoChampion
+    from pipelines.flows.loop import NoChampion
+    from pipelines.flows.training import training_pipeline
+    from pipelines.steps.data import DataValidationError
     from pipelines.summary import print_failure, print_loop_summary, print_summary
 
     started = time.perf_counter()
-    params = str(Path(args.params).resolve()) if args.params else None
     try:
         if command == "loop":
-            from pipelines.loop import run_loop
+            from pipelines.flows.loop import run_loop
 
-            print_loop_summary(settings, run_loop(params, overrides), time.perf_counter() - started)
+            print_loop_summary(settings, run_loop(settings), time.perf_counter() - started)
         elif command == "monitor":
-            from pipelines.monitor import monitor
+            from pipelines.flows.monitor import monitor
             from pipelines.summary import monitor_rows
 
-            outcome = monitor(params, overrides, retrain=not args.no_retrain, service_url=args.url)
+            outcome = monitor(settings, retrain=not args.no_retrain, service_url=args.url)
             print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
         elif command == "drift-demo":
-            from pipelines.loop import drift_demo
+            from pipelines.flows.loop import drift_demo
 
-            drift_demo(params, overrides, args.url)
+            drift_demo(settings, args.url)
         else:
-            print_summary(
-                settings, training_pipeline(params=params, overrides=overrides), time.perf_counter() - started
-            )
+            print_summary(settings, training_pipeline(settings), time.perf_counter() - started)
     except DataValidationError as exc:
         print_failure(settings, str(exc))
         return 1
@@ -121,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_plain_level(settings: Settings) -> int:
-    """Levels 0 and 1: a script, no flow (see pipelines/levels.py)."""
-    from pipelines import level0, level1
+    """Levels 0 and 1: a script, no Prefect flow (see pipelines/levels.py)."""
+    from pipelines.flows import level0, level1
     from pipelines.summary import print_level, print_plain_run
 
     started = time.perf_counter()

@@ -3,12 +3,12 @@
 One switch (``level`` in params.yaml, ``make pipeline LEVEL=n``) runs the same project
 at Level 0, 1, 2 or 3 of the maturity model. The levels are built by composition:
 
-* Level 0 (``pipelines/level0.py``): a plain script, pandas and scikit-learn.
-* Level 1 (``pipelines/level1.py``): the same training, tracked in MLflow.
-* Level 2 (``pipelines/flows.py`` with ``level: 2``): the Prefect flow without the feature
+* Level 0 (``pipelines/flows/level0.py``): a plain script, pandas and scikit-learn.
+* Level 1 (``pipelines/flows/level1.py``): the same training, tracked in MLflow.
+* Level 2 (``pipelines/flows/training.py`` with ``level: 2``): the Prefect flow without the feature
   store: DVC, validation, engineered features, a tuned model, the registry and its gate,
   a drift alert.
-* Level 3 (``pipelines/flows.py``): the full flow.
+* Level 3 (``pipelines/flows/training.py``, ``loop.py``): the full flow and the loop.
 
 The texts below are what each run's summary prints; docs/workshop/ walks the ladder.
 """

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings
-from pipelines.flows import PipelineResult
 from pipelines.levels import spec
-
-if TYPE_CHECKING:
-    from pipelines.loop import LoopResult
-    from pipelines.monitor import MonitorResult
+from pipelines.results import LoopResult, MonitorResult, PipelineResult
 
 console = Console()
 

@@ -15,30 +15,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+from core.contract import Strict
+from core.files import write_json_atomically
+from core.settings import Settings
 
 CANARY_FILE = Path(__file__).resolve().parent / "canary.yaml"
 Variant = Literal["champion", "challenger"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Analysis(_Strict):
+class Analysis(Strict):
     interval_seconds: float = Field(10, gt=0)
     min_requests: int = Field(40, ge=1)
     threshold: int = Field(2, ge=1)
     progress_deadline_seconds: float = Field(900, gt=0)
 
 
-class CanaryMetrics(_Strict):
+class CanaryMetrics(Strict):
     min_success_rate: float = Field(0.99, ge=0, le=1)
     max_p99_latency_ms: float = Field(250, gt=0)
     max_p99_latency_ratio: float = Field(2.0, gt=0)
@@ -46,7 +45,7 @@ class CanaryMetrics(_Strict):
     min_labelled: int = Field(200, ge=1)
 
 
-class CanaryConfig(_Strict):
+class CanaryConfig(Strict):
     steps: tuple[int, ...] = (5, 25, 50, 100)
     analysis: Analysis = Analysis()
     metrics: CanaryMetrics = CanaryMetrics()
@@ -87,6 +86,11 @@ class CanaryState:
     note: str = ""
 
 
+def state_path(settings: Settings) -> Path:
+    """Where the controller writes the live state and the service watches it."""
+    return settings.state / "serving" / "canary_state.json"
+
+
 def read_state(path: Path) -> CanaryState:
     if not path.exists():
         return CanaryState()
@@ -95,10 +99,7 @@ def read_state(path: Path) -> CanaryState:
 
 def write_state(path: Path, state: CanaryState) -> None:
     """Replace the state file atomically: a reader sees the old state or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        json.dump(asdict(state), handle)
-    Path(handle.name).replace(path)
+    write_json_atomically(path, asdict(state))
 
 
 def bucket(customer_id: str, salt: str) -> float:

@@ -3,7 +3,8 @@
 Holds the models behind the registry aliases ``champion`` and ``challenger``, the
 online feature reader, the canary state and the prediction log. ``answer`` routes an
 application, looks its customer up in the feature store, scores it, logs it, and says
-which model answered. If the challenger raises, the champion answers instead.
+which model answered; ``explain`` routes the same way and explains instead of logging.
+Both go through ``_routed``: if the challenger raises, the champion answers instead.
 """
 
 from __future__ import annotations
@@ -12,146 +13,22 @@ import logging
 import threading
 import time
 import uuid
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-import numpy as np
 import pandas as pd
-import sklearn
 
+from core import registry
 from core.settings import Settings
-from features.engineering import FeatureColumns, features_of
 from features.store import OnlineFeatures
-from serving.canary import CanaryState, Variant, read_state, route
+from serving.canary import CanaryState, Variant, read_state, route, state_path
+from serving.models import LoadedModel, load_alias
 from serving.prediction_log import PredictionLog, clean_features
 from serving.schema import CreditDecision, Explanation, FeatureContribution, LoanApplication
 
-# The registry aliases: the serving version, the one in the canary, the one before.
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    version: str
-    model: Any
-    columns: FeatureColumns
-    one_row: OneRowScorer | None = None
-
-    def risk(self, frame: pd.DataFrame) -> float:
-        # assume_finite skips scikit-learn's re-check of every value: the request schema
-        # already refuses infinities, and missing values still go to the imputers.
-        with sklearn.config_context(assume_finite=True):
-            if self.one_row is not None and len(frame) == 1:
-                return self.one_row(frame)
-            features = features_of(frame, self.columns)
-            return float(np.asarray(self.model.predict_proba(features))[0, 1])
-
-
-class _Missing:
-    """Stands for every NaN in a memo key (NaN is not equal to itself, so it cannot be a key)."""
-
-
-MISSING = _Missing()
-
-
-class OneRowScorer:
-    """The model's own fitted steps, applied to one row without the column transformer's frame handling.
-
-    A ``ColumnTransformer`` selects columns by name from a data frame and re-assembles
-    them, which costs more than the arithmetic for a single request. This reads the
-    row's values once, calls each fitted sub-transformer on its columns' values and
-    the fitted classifier on the stacked result: the same objects, the same numbers (a
-    test holds it to the full pipeline), with none of the frame plumbing.
-
-    A sub-transformer that reads only categorical columns has few distinct inputs (a
-    few hundred combinations of region, employment, housing and purpose), and one-hot
-    encoding is the dearest step (about 1.1 of 2.5 ms), so its output is remembered per
-    combination: the encoder's own answer, computed once.
-    """
-
-    MEMO_SIZE = 4096  # combinations remembered per sub-transformer; past that, computed each time
-
-    def __init__(self, preprocess: Any, classifier: Any, columns: FeatureColumns) -> None:
-        self.parts = [
-            _Part(transformer, tuple(names), columns)
-            for name, transformer, names in preprocess.transformers_
-            if name != "remainder" and transformer != "drop" and len(names)
-        ]
-        self.classifier = classifier
-
-    @classmethod
-    def for_model(cls, model: Any, columns: FeatureColumns) -> OneRowScorer | None:
-        """A scorer for our training pipelines (preprocess, then classifier); None for anything else."""
-        from sklearn.compose import ColumnTransformer
-        from sklearn.pipeline import Pipeline
-
-        if not (isinstance(model, Pipeline) and len(model.steps) == 2):
-            return None
-        preprocess = model.steps[0][1]
-        if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop":
-            return None
-        return cls(preprocess, model.steps[1][1], columns)
-
-    def __call__(self, frame: pd.DataFrame) -> float:
-        """The probability of default for the one row of ``frame`` (any extra columns are ignored)."""
-        row = frame.to_numpy(dtype=object)[0]
-        with warnings.catch_warnings():
-            # The steps were fitted on named columns; they get the same values, in the same order, unnamed.
-            warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            blocks = [part.transform(row, frame.columns) for part in self.parts]
-            return float(self.classifier.predict_proba(np.hstack(blocks).astype(float))[0, 1])
-
-
-class _Part:
-    """One fitted sub-transformer of the column transformer and the columns it reads."""
-
-    def __init__(self, transformer: Any, names: tuple[str, ...], kinds: FeatureColumns) -> None:
-        self.transformer, self.columns = transformer, pd.Index(names)
-        self.numeric = set(names) <= set(kinds.numeric)
-        self.categorical = set(names) <= set(kinds.categorical)
-        self.memo: dict[tuple[object, ...], np.ndarray] = {}
-
-    def transform(self, row: np.ndarray, names: pd.Index) -> np.ndarray:
-        positions = names.get_indexer(self.columns)
-        if (positions < 0).any():
-            missing = [c for c, p in zip(self.columns, positions, strict=True) if p < 0]
-            raise KeyError(f"the model needs columns the request frame lacks: {missing}")
-        values = row[positions]
-        if self.numeric:  # as features_of() would: numbers as floats, None as NaN
-            return np.asarray(self.transformer.transform(np.asarray([values], dtype="float64")))
-        if not self.categorical:
-            return np.asarray(self.transformer.transform(np.asarray([values], dtype=object)))
-        key = tuple(MISSING if _is_nan(v) else (type(v), v) for v in values)
-        block = self.memo.get(key)
-        if block is None:
-            block = np.asarray(self.transformer.transform(np.asarray([values], dtype=object)))
-            if len(self.memo) < OneRowScorer.MEMO_SIZE:
-                self.memo[key] = block
-        return block
-
-
-def _is_nan(value: object) -> bool:
-    return isinstance(value, float) and value != value
-
-
-def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
-    """The registry version behind ``alias``, or None when the alias is not set."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-    try:
-        version = client.get_model_version_by_alias(settings.mlflow.registered_model, alias)
-    except MlflowException:
-        return None
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    uri = f"models:/{settings.mlflow.registered_model}/{version.version}"
-    model = mlflow.sklearn.load_model(uri)
-    columns = FeatureColumns.from_signature(uri)
-    return LoadedModel(str(version.version), model, columns, OneRowScorer.for_model(model, columns))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -161,8 +38,17 @@ class Answer:
     challenger_error: str | None  # the challenger raised and the champion answered
 
 
-def state_path(settings: Settings) -> Path:
-    return settings.state / "serving" / "canary_state.json"
+@dataclass(frozen=True)
+class Routed(Generic[T]):
+    """What one routed call produced, by which model, and what the service looked like then."""
+
+    result: T
+    model: LoadedModel
+    variant: Variant
+    frame: pd.DataFrame  # the request with its features: what the model saw
+    fallback: str | None  # the challenger's error, when the champion answered instead
+    challenger: LoadedModel | None
+    state: CanaryState
 
 
 class ServingRuntime:
@@ -178,7 +64,7 @@ class ServingRuntime:
         self._state_file = state_path(settings)
         self._state_seen: float | None = None
         self.state = CanaryState()
-        self.champion = load_alias(settings, CHAMPION)
+        self.champion = load_alias(settings, registry.CHAMPION)
         self.challenger: LoadedModel | None = None
         self._explainers: dict[str, Any] = {}  # version -> LocalExplainer, built on first /explain
         self._explainers_lock = threading.Lock()  # not the models' lock: building one may import shap (2 s)
@@ -220,38 +106,44 @@ class ServingRuntime:
             if seen == self._state_seen:
                 return
             state = read_state(self._state_file)
-            champion = load_alias(self.settings, CHAMPION)
+            champion = load_alias(self.settings, registry.CHAMPION)
             challenger = None
             if state.challenger_version is not None:
-                challenger = load_alias(self.settings, CHALLENGER)
+                challenger = load_alias(self.settings, registry.CHALLENGER)
                 if challenger is None or challenger.version != state.challenger_version:
                     state = CanaryState(note=f"challenger v{state.challenger_version} is not behind the alias")
                     challenger = None
             self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
 
-    def answer(self, application: LoanApplication) -> Answer:
-        """Score one application: route, look up features, score, log."""
-        started = time.perf_counter()
+    def _routed(self, application: LoanApplication, work: Callable[[LoadedModel, pd.DataFrame], T]) -> Routed[T]:
+        """Route the application (sticky), look up its features, and run ``work`` with the chosen model.
+
+        If the challenger raises, the champion does the work instead and the error is
+        kept, so a broken challenger costs its applicants nothing but latency.
+        """
         champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
         if champion is None:
             raise RuntimeError("no champion is loaded")
-        request = application.model_dump(exclude={"request_id"})
-        frame = self.features(pd.DataFrame([request]))
+        frame = self.features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
         variant: Variant = route(application.customer_id, state) if challenger else "champion"
         model = challenger if variant == "challenger" and challenger else champion
-        fallback = None
         try:
-            probability = model.risk(frame)
-        except Exception as error:  # the challenger failed: the champion answers instead
+            return Routed(work(model, frame), model, variant, frame, None, challenger, state)
+        except Exception as error:
             if model is champion:
                 raise
             fallback = f"{type(error).__name__}: {error}"
-            variant, model = "champion", champion
-            probability = model.risk(frame)
+            return Routed(work(champion, frame), champion, "champion", frame, fallback, challenger, state)
+
+    def answer(self, application: LoanApplication) -> Answer:
+        """Score one application: route, look up features, score, log."""
+        started = time.perf_counter()
+        routed = self._routed(application, lambda model, frame: model.risk(frame))
+        probability, model, challenger = routed.result, routed.model, routed.challenger
         shadow = None
-        if state.shadow and challenger is not None:
+        if routed.state.shadow and challenger is not None:
             try:
-                shadow = challenger.risk(frame)
+                shadow = challenger.risk(routed.frame)
             except Exception:  # a broken shadow never affects the answer
                 shadow = None
         threshold = self.settings.training.decision_threshold
@@ -262,25 +154,25 @@ class ServingRuntime:
             decision="decline" if probability >= threshold else "approve",
             threshold=threshold,
             model_version=model.version,
-            variant=variant,
+            variant=routed.variant,
         )
         elapsed = (time.perf_counter() - started) * 1000
         self.log.append(
             {
                 "request_id": decision.request_id,
                 "customer_id": decision.customer_id,
-                "variant": variant,
+                "variant": routed.variant,
                 "model_version": model.version,
                 "probability": decision.probability_of_default,
                 "decision": decision.decision,
                 "latency_ms": round(elapsed, 3),
-                "challenger_failed": fallback,
+                "challenger_failed": routed.fallback,
                 "shadow_probability": shadow,
                 "shadow_version": challenger.version if shadow is not None and challenger else None,
-                "features": clean_features({str(k): v for k, v in frame.iloc[0].items()}),
+                "features": clean_features({str(k): v for k, v in routed.frame.iloc[0].items()}),
             }
         )
-        return Answer(decision, elapsed, fallback)
+        return Answer(decision, elapsed, routed.fallback)
 
     def _explainer(self, model: LoadedModel) -> Any:
         from governance.explain import LocalExplainer
@@ -298,28 +190,21 @@ class ServingRuntime:
     def explain(self, application: LoanApplication, top_k: int) -> Explanation:
         """The top contributions to this application's risk, from the model that would answer it.
 
-        Routed like ``answer`` (sticky, same variant), but not logged: it is not a decision.
+        Routed like ``answer`` (sticky, same variant, same fallback), but not logged: it is not a decision.
         """
-        champion, challenger, state = self.champion, self.challenger, self.state
-        if champion is None:
-            raise RuntimeError("no champion is loaded")
-        frame = self.features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
-        variant: Variant = route(application.customer_id, state) if challenger else "champion"
-        model = challenger if variant == "challenger" and challenger else champion
-        try:
-            explained = self._explainer(model).explain(frame)
-        except Exception:  # as in answer(): a failing challenger is replaced by the champion
-            if model is champion:
-                raise
-            variant, model = "champion", champion
-            explained = self._explainer(model).explain(frame)
+
+        def explained_and_scored(model: LoadedModel, frame: pd.DataFrame) -> tuple[Any, float]:
+            return self._explainer(model).explain(frame), model.risk(frame)
+
+        routed = self._routed(application, explained_and_scored)
+        explained, probability = routed.result
         top = explained.top(top_k)
         return Explanation(
             request_id=application.request_id or uuid.uuid4().hex,
             customer_id=application.customer_id,
-            model_version=model.version,
-            variant=variant,
-            probability_of_default=round(model.risk(frame), 6),
+            model_version=routed.model.version,
+            variant=routed.variant,
+            probability_of_default=round(probability, 6),
             method=explained.method,
             base_value=explained.base_value,
             top_features=[

@@ -36,6 +36,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_HOME] = home
 
 
+KINDS = ("unit", "data", "model", "e2e", "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test says what kind it is (a marker of KINDS), so the tree can mirror the components."""
+    unmarked = sorted({item.location[0] for item in items if not any(item.get_closest_marker(k) for k in KINDS)})
+    if unmarked:
+        raise pytest.UsageError(f"test modules without a kind marker ({', '.join(KINDS)}): {', '.join(unmarked)}")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # Stop Prefect's temporary API server while pytest's output streams are still
     # open; left to its atexit hook, it logs to a closed stream.

@@ -11,6 +11,8 @@ import pytest
 from core.settings import Settings, load_settings
 from governance import audit
 
+pytestmark = pytest.mark.unit
+
 
 def _fill(settings: Settings, count: int = 5) -> None:
     for n in range(count):

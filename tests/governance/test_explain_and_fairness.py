@@ -10,7 +10,9 @@ from core.settings import Settings
 from core.synthetic import LenderConfig, generate_week
 from features.engineering import FeatureColumns, features_of
 from governance import explain, fairness
-from pipelines.training import TrainedModel, fit_and_score, time_split
+from pipelines.steps.training import TrainedModel, fit_and_score, time_split
+
+pytestmark = pytest.mark.model
 
 FAMILIES = {"logistic_regression": {"max_iter": 1000}, "gradient_boosting": {"max_iter": 30}}
 

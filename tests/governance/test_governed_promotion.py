@@ -11,12 +11,16 @@ import pandas as pd
 import pytest
 import yaml
 
+from core import registry
 from core.settings import Settings, load_settings
 from features.engineering import FeatureColumns
 from governance import audit, evidence
-from pipelines import promotion, registry, tracking
-from pipelines.training import TrainedModel, fit_and_score, time_split
+from pipelines.steps import register, tracking
+from pipelines.steps.training import TrainedModel, fit_and_score, time_split
+from serving import controller
 from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, write_params, write_policy
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,9 @@ def train(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns | Non
 
 def submit(
     settings: Settings, frame: pd.DataFrame, model: TrainedModel, lineage: dict[str, str] = LINEAGE
-) -> tuple[promotion.Decision, str]:
+) -> tuple[register.Decision, str]:
     logged = tracking.log_training_run(settings, model, data_version=LINEAGE["data_version"], training_frame=frame)
-    return promotion.gate_and_register(settings, model, logged.run_id, logged.model_uri, lineage), logged.run_id
+    return register.gate_and_register(settings, model, logged.run_id, logged.model_uri, lineage), logged.run_id
 
 
 def with_policy(settings: Settings, folder: Path, **rules: Any) -> Settings:
@@ -55,7 +59,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     yield load_settings(folder / "params.yaml", environ={})
 
 
-def _refused_by(decision: promotion.Decision) -> list[str]:
+def _refused_by(decision: register.Decision) -> list[str]:
     assert decision.compliance is not None
     return [r.rule for r in decision.compliance.failed]
 
@@ -145,8 +149,8 @@ def test_manual_mode_holds_the_first_champion_until_approved(workspace: Path, fr
     assert decision.version == "1" and decision.alias is None and "make approve VERSION=1" in decision.note
     assert registry.aliases(settings) == {}
     with pytest.raises(ValueError, match="reason"):
-        promotion.approve(settings, "1", approver="risk-officer", reason=" ")
-    said = promotion.approve(settings, "1", approver="risk-officer", reason="card and fairness reviewed")
+        controller.approve(settings, "1", approver="risk-officer", reason=" ")
+    said = controller.approve(settings, "1", approver="risk-officer", reason="card and fairness reviewed")
     assert "promoted to champion" in said and registry.aliases(settings) == {"champion": "1"}
     card = evidence.read_artifact(settings, evidence.version_record(settings, "1"), "model_card.md") or ""
     assert "| approval | risk-officer | card and fairness reviewed |" in card
@@ -154,7 +158,8 @@ def test_manual_mode_holds_the_first_champion_until_approved(workspace: Path, fr
 
 
 def test_a_rejected_challenger_is_retired_and_never_promoted(settings: Settings, frame: pd.DataFrame) -> None:
-    from serving.controller import PromotionRefused, promote
+    from governance.promotion import PromotionRefused
+    from serving.controller import promote
 
     full = FeatureColumns.from_schema(settings.schema_)
     weak = FeatureColumns(tuple(c for c in full.numeric if c != "num_late_payments_12m"), full.categorical)
@@ -162,7 +167,7 @@ def test_a_rejected_challenger_is_retired_and_never_promoted(settings: Settings,
     second, _ = submit(settings, frame, train(settings, frame, full))
     assert (first.alias, second.alias, second.version) == ("champion", "challenger", "2")
 
-    said = promotion.reject(settings, "2", approver="risk-officer", reason="explanations do not hold up")
+    said = controller.reject(settings, "2", approver="risk-officer", reason="explanations do not hold up")
     assert "retired" in said and registry.aliases(settings) == {"champion": "1"}
     tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, "2").tags
     assert tags["canary"] == "rejected" and tags["approval"] == "rejected" and tags["approval_by"] == "risk-officer"

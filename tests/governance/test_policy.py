@@ -11,6 +11,8 @@ import pytest
 from core.settings import DEFAULT_PARAMS, load_settings
 from governance.policy import Decision, Evidence, Policy, evaluate, load_policy
 
+pytestmark = pytest.mark.unit
+
 POLICY = load_policy(load_settings(DEFAULT_PARAMS, environ={}).policy_file)
 
 GOOD = Evidence(

@@ -1,15 +1,18 @@
-"""Helpers for the infra checks: offline tools shipped as packages (PyPI, npm)."""
+"""Helpers for the infra checks (offline tools from PyPI and npm), and the team stack of the integration tier."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.settings import PROJECT_ROOT
+from infra.loopback import TeamStack, team_stack
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 K8S = PROJECT_ROOT / "infra" / "k8s"
@@ -37,3 +40,29 @@ def schema_check(path: Path, builtin_schema: str) -> subprocess.CompletedProcess
         text=True,
         check=False,
     )
+
+
+_NOTE = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def team(request: pytest.FixtureRequest) -> Iterator[TeamStack]:
+    """One stack for the tier, started once, stopped (every server) when the tier ends.
+
+    What it started and how long it took go to the terminal summary, for CI's log.
+    """
+    started = time.perf_counter()
+    with team_stack() as stack:
+        names = ", ".join(f"{s.name} (pid {s.pid})" for s in stack.servers)
+        up = time.perf_counter() - started
+        yield stack
+    request.config.stash[_NOTE] = (
+        f"team stack: started {names} on 127.0.0.1 in {up:.0f} s; all stopped after "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    note = config.stash.get(_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)

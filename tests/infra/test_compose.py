@@ -9,10 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from core.settings import PROFILES_DIR, PROJECT_ROOT
 from tests.infra.conftest import schema_check
+
+pytestmark = pytest.mark.unit
 
 COMPOSE = PROJECT_ROOT / "infra" / "compose.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / "infra" / ".env.example"

@@ -17,6 +17,8 @@ from infra import rollout
 from serving.canary import CanaryConfig, load_canary_config
 from tests.infra.conftest import K8S, VENV_BIN, node_check_ready
 
+pytestmark = pytest.mark.unit
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 ARGO_KINDS = {"Rollout", "AnalysisTemplate"}
 

@@ -10,6 +10,8 @@ from core.environment import tool_environment
 from core.settings import PROFILES_DIR, SettingsError, load_settings
 from features.store import repo_config
 
+pytestmark = pytest.mark.unit
+
 TEAM_ENV = {
     "MLOPS_PROFILE": "team",
     "MLFLOW_TRACKING_URI": "http://127.0.0.1:5999",

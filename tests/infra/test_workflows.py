@@ -10,6 +10,8 @@ import pytest
 from core.settings import PROJECT_ROOT
 from tests.infra.conftest import schema_check
 
+pytestmark = pytest.mark.unit
+
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yaml"))
 
 

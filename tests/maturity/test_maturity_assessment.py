@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from governance.maturity.model import COMPONENTS
-from governance.maturity.scoring import assess
+from maturity.model import COMPONENTS
+from maturity.scoring import assess
 from tests.maturity.conftest import PROJECT, git
 
 TRAINING_SCRIPT = """
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+
+pytestmark = pytest.mark.e2e
 
 frame = pd.read_csv("loans.csv")
 model = LogisticRegression().fit(frame.drop(columns="is_default"), frame["is_default"])
@@ -66,7 +68,7 @@ def test_a_remote_less_dvc_config_is_not_evidence(project_copy: Path) -> None:
 def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy: Path, tmp_path: Path) -> None:
     # Into the copy's own state folder, as `make assess` does: the report must not count as a run.
     out = project_copy / ".state" / "reports" / "maturity"
-    command = [sys.executable, "-m", "governance.maturity", "assess", "--repo", str(project_copy), "--out", str(out)]
+    command = [sys.executable, "-m", "maturity", "assess", "--repo", str(project_copy), "--out", str(out)]
     done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Data management" in done.stdout and "Overall: Level" in done.stdout

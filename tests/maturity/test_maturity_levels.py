@@ -17,12 +17,14 @@ import pytest
 
 from core.environment import apply_tool_environment, tool_environment
 from core.settings import load_settings
-from governance.maturity.model import COMPONENTS
-from governance.maturity.scoring import Assessment, assess
-from pipelines import level0, level1
-from pipelines.flows import training_pipeline
+from maturity.model import COMPONENTS
+from maturity.scoring import Assessment, assess
+from pipelines.flows import level0, level1
+from pipelines.flows.training import training_pipeline
 from tests.conftest import write_params
 from tests.maturity.conftest import PROJECT
+
+pytestmark = pytest.mark.e2e
 
 
 def scores(assessment: Assessment) -> dict[str, int]:
@@ -76,7 +78,7 @@ def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
 @pytest.mark.slow
 def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> None:
     params = str(project_copy / "params.yaml")
-    result = training_pipeline(params=params, overrides={"level": 2})
+    result = training_pipeline(load_settings(params, {"level": 2}))
     assert result.level == 2 and result.feature_service == ""
     assert result.registration.alias == "champion"
     settings = load_settings(params, environ={})
@@ -88,7 +90,7 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
     assert "1 model family" in model_development["model_selection"].detail  # Level 2 tunes one family
 
     # A shifted week: the alert fires, ranks the drifted features, and nothing retrains.
-    shifted = training_pipeline(params=params, overrides={"level": 2, "data.scenario": "covariate_shift"})
+    shifted = training_pipeline(load_settings(params, {"level": 2, "data.scenario": "covariate_shift"}))
     alert = shifted.drift_alert
     assert alert is not None and alert.drifted and alert.alert_file is not None
     assert {"annual_income", "loan_amount"} & {name.split(" ")[0] for name in alert.ranked[:6]}
@@ -120,7 +122,7 @@ LOOP_SEARCH = {
 @pytest.mark.slow
 def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Level 3 is the loop: train, serve, traffic, drift, retrain, canary (what `make pipeline` runs)."""
-    from pipelines.loop import run_loop
+    from pipelines.flows.loop import run_loop
 
     params = write_params(
         project_copy,
@@ -135,7 +137,7 @@ def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path, monkeypatc
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
 
-    result = run_loop(str(params), report=lambda line: None)
+    result = run_loop(settings, report=lambda line: None)
     assert result.training is not None and result.training.feature_service == "credit_default_v1"
     assert result.retrained is not None and result.canary is not None
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from core.settings import Settings
-from governance.maturity.probes import PROBES
-from governance.maturity.target import Target
+from maturity.probes import PROBES
+from maturity.target import Target
+
+pytestmark = pytest.mark.unit
 
 
 def chained(events: list[str]) -> list[dict[str, object]]:

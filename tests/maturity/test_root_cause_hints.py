@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.settings import Settings
-from governance.maturity.preview import feature_sources, root_cause_hints
+from maturity.preview import feature_sources, root_cause_hints
+
+pytestmark = pytest.mark.unit
 
 
 def test_every_model_feature_has_a_recipe_back_to_raw_fields(settings: Settings) -> None:

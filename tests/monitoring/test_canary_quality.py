@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.settings import Settings, load_settings
 from monitoring.canary_quality import compare
 from monitoring.windows import REQUEST_ID, labels_path
 from serving.prediction_log import PredictionLog
 from tests.conftest import write_params
+
+pytestmark = pytest.mark.unit
 
 
 def workspace(folder: Path) -> Settings:

@@ -20,8 +20,10 @@ from features.engineering import FeatureColumns, features_of
 from monitoring.policy import MonitorState, judge_drift, judge_quality
 from monitoring.reference import PREDICTION
 from monitoring.reports import build_drift_report, build_quality_report
-from pipelines.training import TrainedModel, fit_and_score, time_split
+from pipelines.steps.training import TrainedModel, fit_and_score, time_split
 from tests.conftest import write_params
+
+pytestmark = pytest.mark.data
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 HISTORY = 8

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from core import processes, registry
 from core.settings import Settings, load_settings
 from core.synthetic import generate_week
 from features import engineering, store
+from features.ingest import lender_config
 from governance import review
-from pipelines import registry, tracking
-from pipelines.ingest import lender_config
-from pipelines.training import fit_and_score, time_split
-from serving import process
+from pipelines.steps import tracking
+from pipelines.steps.training import fit_and_score, time_split
+from serving import launch
 from tests.conftest import LINEAGE, write_params, write_policy
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
@@ -82,19 +76,19 @@ class Server:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.port = free_port()
+        self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.state / "bentoml-test.log"
-        self.process = process.start(process.service_command(self.port), settings, self.log)
+        self.process = launch.start(launch.service_command(self.port), settings, self.log)
 
     def wait_until(self, path: str, status: int, seconds: float = 90) -> None:
         try:
-            process.wait_until(self.process, self.url + path, (status,), seconds)
+            processes.wait_until(self.process, self.url + path, (status,), seconds, log=self.log)
         except (RuntimeError, TimeoutError) as error:
             raise RuntimeError(f"{error}; server log: {self.log.read_text()[-3000:]}") from error
 
     def stop(self) -> None:
-        process.stop(self.process)
+        processes.stop(self.process)
 
 
 @contextlib.contextmanager

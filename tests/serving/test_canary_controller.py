@@ -10,14 +10,16 @@ import httpx
 import pandas as pd
 import pytest
 
+from core import registry
 from features.engineering import FeatureColumns
 from governance import audit
-from pipelines import promotion, registry
-from serving.canary import Analysis, CanaryConfig, read_state
+from serving import controller
+from serving.canary import Analysis, CanaryConfig, read_state, state_path
 from serving.controller import run_canary
-from serving.runtime import state_path
 from tests.serving.conftest import Server, champion_server, register_model
 from tests.serving.test_service_http import applicants
+
+pytestmark = pytest.mark.e2e
 
 FAST = CanaryConfig(steps=(20, 50, 100), analysis=Analysis(interval_seconds=1.0, min_requests=5, threshold=2))
 
@@ -113,7 +115,7 @@ def test_in_manual_mode_the_canary_waits_for_an_approval_with_the_champion_servi
     again = run_canary(settings, server.url, FAST, report=lambda line: None)  # no approval yet: still waiting
     assert again is not None and again.outcome == "awaiting_approval" and len(again.history) == 2
 
-    said = promotion.approve(settings, challenger, approver="risk-officer", reason="model card reviewed")
+    said = controller.approve(settings, challenger, approver="risk-officer", reason="model card reviewed")
     assert "promoted to champion" in said
     assert registry.aliases(settings) == {"champion": challenger, "previous": champion}
     trail = [(e.event, e.actor) for e in audit.history(settings) if e.version == challenger]

@@ -10,15 +10,16 @@ import httpx
 import pandas as pd
 import pytest
 
+from core import registry
 from features import store
 from features.engineering import FeatureColumns
-from pipelines import registry
-from serving.canary import CanaryState, write_state
+from serving.canary import CanaryState, state_path, write_state
 from serving.controller import wait_until_routing
-from serving.runtime import state_path
 from serving.schema import applications_from
 from tests.serving.conftest import Server, register_model
-from tests.unit.test_serving_schema import GOOD
+from tests.serving.test_serving_schema import GOOD
+
+pytestmark = pytest.mark.e2e
 
 
 def post(server: Server, body: Any, raw: str | None = None) -> httpx.Response:

@@ -1,0 +1,258 @@
+"""Benchmark the service: ``make bench-serving``. A table, with baselines from the same run.
+
+Builds a throwaway workspace with the real training flow (a champion, then a challenger
+through the gate), starts the BentoML service and a minimal Starlette app on loopback,
+and sends the same applications to each at concurrency 1, 8 and 32. The service is
+measured champion-only, as a 50% canary and in shadow mode. Baselines: the in-process
+path (feature lookup and model, no HTTP), split into its parts, and the minimal app.
+Client and servers share this machine's cores, so read the ratios, not the absolutes.
+
+The load comes from ``wrk`` (C, event loop; Debian package ``wrk``) when it is installed,
+otherwise from Python client threads, whose own overhead (a few ms per request and a
+share of the GIL) lands in every latency; ``--client`` chooses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from core import processes
+from core.environment import apply_tool_environment
+from core.registry import CHALLENGER, CHAMPION
+from core.settings import DEFAULT_PARAMS, PROJECT_ROOT, Settings, load_settings
+from serving import launch
+from serving.canary import CanaryState, state_path, write_state
+from serving.controller import wait_until_routing
+from serving.models import load_alias
+from serving.schema import LoanApplication, applications_from
+
+CONCURRENCY = (1, 8, 32)
+
+
+def _load(url: str, bodies: list[str], concurrency: int, total: int) -> dict[str, float]:
+    """``total`` requests from ``concurrency`` client threads; client-side latency in ms."""
+    latencies: list[float] = []
+    errors = 0
+    lock, counter = threading.Lock(), iter(range(total))
+
+    def client() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=30) as session:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                reply = session.post(
+                    "/predict", content=bodies[i % len(bodies)], headers={"content-type": "application/json"}
+                )
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    errors += reply.status_code != 200
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "rps": len(latencies) / wall, "errors": errors}
+
+
+WRK_SCRIPT = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", "/predict", {["Content-Type"] = "application/json"}, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT p50=%%d p95=%%d p99=%%d requests=%%d seconds=%%f errors=%%d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, summary.duration / 1e6,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+"""
+
+
+def _wrk(url: str, bodies: list[str], concurrency: int, seconds: float, folder: Path) -> dict[str, float]:
+    """``wrk`` for ``seconds`` with ``concurrency`` connections, cycling through ``bodies``."""
+    script = folder / "bench.lua"
+    quoted = ",".join("[==[" + body + "]==]" for body in bodies)
+    script.write_text(WRK_SCRIPT % quoted)
+    threads = str(min(concurrency, 2))
+    command = ["wrk", "-t", threads, "-c", str(concurrency), "-d", f"{seconds:.0f}s", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(row for row in output.splitlines() if row.startswith("RESULT "))
+    values = dict(pair.split("=") for pair in line.removeprefix("RESULT ").split())
+    return {
+        "p50": float(values["p50"]) / 1000,  # wrk reports microseconds
+        "p95": float(values["p95"]) / 1000,
+        "p99": float(values["p99"]) / 1000,
+        "rps": float(values["requests"]) / float(values["seconds"]),
+        "errors": float(values["errors"]),
+    }
+
+
+def _workspace(folder: Path) -> Settings:
+    """A trained champion and a gated challenger, through the real flow."""
+    (folder / "params.yaml").write_text(DEFAULT_PARAMS.read_text())
+    settings = load_settings(folder / "params.yaml", environ={})
+    apply_tool_environment(settings)
+    from pipelines.flows.training import training_pipeline
+
+    training_pipeline(settings)
+    training_pipeline(settings.overridden({"gate.min_improvement": 0.0}))
+    return settings
+
+
+def _bodies(settings: Settings, n: int = 500) -> list[str]:
+    from features.ingest import load_raw
+
+    requests = applications_from(load_raw(settings).tail(5 * n), n, one_per_customer=False)
+    return [LoanApplication.model_validate(r).model_dump_json() for r in requests]
+
+
+def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict[str, float]:
+    from features.store import OnlineFeatures
+
+    features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
+    if champion is None:
+        raise RuntimeError("no champion in the benchmark workspace")
+    frames = [
+        pd.DataFrame([LoanApplication.model_validate_json(b).model_dump(exclude={"request_id"})])
+        for b in bodies[:calls]
+    ]
+    for frame in frames:  # a warm pass, as a server under traffic is: caches filled, code paths hot
+        champion.risk(features(frame))
+    lookup, model, total = [], [], []
+    for frame in frames:
+        t0 = time.perf_counter()
+        joined = features(frame)
+        t1 = time.perf_counter()
+        champion.risk(joined)
+        t2 = time.perf_counter()
+        lookup.append((t1 - t0) * 1000)
+        model.append((t2 - t1) * 1000)
+        total.append((t2 - t0) * 1000)
+    return {
+        "feature lookup": statistics.median(lookup),
+        "model": statistics.median(model),
+        "total": statistics.median(total),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make bench-serving", description=__doc__)
+    parser.add_argument(
+        "--requests", type=int, default=400, help="requests per measurement at concurrency 1 (x4 above)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (if installed: apt-get install wrk) or Python threads",
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement with wrk")
+    args = parser.parse_args(argv)
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
+    folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    console = Console(width=max(Console().width, 110))  # a table that wraps in a log is hard to read
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        console.print("building a workspace with a champion and a challenger (the real flow, twice)...")
+        settings = _workspace(folder)
+        challenger = load_alias(settings, CHALLENGER)
+        if challenger is None:
+            raise RuntimeError("the second training run registered no challenger")
+        bodies = _bodies(settings)
+        parts = _in_process(settings, bodies)
+
+        bento_url, minimal_url = (
+            f"http://127.0.0.1:{processes.free_port()}",
+            f"http://127.0.0.1:{processes.free_port()}",
+        )
+        uvicorn = str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn")
+        bento_port, minimal_port = bento_url.rsplit(":", 1)[1], minimal_url.rsplit(":", 1)[1]
+        servers.append(launch.start(launch.service_command(bento_port), settings, settings.state / "bench-bento.log"))
+        minimal = [uvicorn, "benchmarks.minimal_app:build", "--factory", "--host", "127.0.0.1", "--port", minimal_port]
+        servers.append(
+            launch.start([*minimal, "--log-level", "warning"], settings, settings.state / "bench-minimal.log")
+        )
+        processes.wait_until(servers[0], bento_url + "/readyz")
+        processes.wait_until(servers[1], minimal_url + "/predict", statuses=(405,))  # up: GET is not allowed
+
+        modes = {
+            "champion only": CanaryState(),
+            "canary 50%": CanaryState(challenger.version, 50),
+            "shadow": CanaryState(challenger.version, 0, shadow=True),
+        }
+
+        def measure(url: str, concurrency: int) -> dict[str, float]:
+            _load(url, bodies, concurrency, 50)  # warm-up
+            if use_wrk:
+                return _wrk(url, bodies, concurrency, args.seconds, folder)
+            return _load(url, bodies, concurrency, args.requests * (1 if concurrency == 1 else 4))
+
+        console.print(f"load generator: {'wrk' if use_wrk else 'Python client threads'}")
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        for concurrency in CONCURRENCY:
+            results[("minimal Starlette app", concurrency)] = measure(minimal_url, concurrency)
+            for mode, state in modes.items():
+                write_state(state_path(settings), state)
+                wait_until_routing(bento_url, state)
+                results[(mode, concurrency)] = measure(bento_url, concurrency)
+        _print(console, results, parts)
+    finally:
+        for server in servers:
+            processes.stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _print(console: Console, results: dict[tuple[str, int], dict[str, float]], parts: dict[str, float]) -> None:
+    table = Table(title="Serving over HTTP on loopback (client-side latency, ms)")
+    for column in ("path", "conc.", "p50", "p95", "p99", "req/s", "errors", "req/s vs minimal app"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for (path, concurrency), r in results.items():
+        base = results[("minimal Starlette app", concurrency)]["rps"]
+        table.add_row(
+            path,
+            str(concurrency),
+            f"{r['p50']:.1f}",
+            f"{r['p95']:.1f}",
+            f"{r['p99']:.1f}",
+            f"{r['rps']:.0f}",
+            f"{r['errors']:.0f}",
+            f"{r['rps'] / base:.2f}",
+        )
+    console.print(table)
+    split = Table(title="In process, no HTTP (median ms per request): where the time goes")
+    split.add_column("part")
+    split.add_column("ms", justify="right")
+    for part, ms in parts.items():
+        split.add_row(part, f"{ms:.2f}")
+    http_p50 = results[("canary 50%", 1)]["p50"]
+    split.add_row(
+        "HTTP, validation, routing, logging (canary p50 at conc. 1 minus total)", f"{http_p50 - parts['total']:.2f}"
+    )
+    console.print(split)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The sections of params.yaml, one typed model each; ``core/settings.py`` assembles them.
+
+Each section validates its own values (a bad one fails naming its key); checks that
+span sections, such as a gate slice naming a column of the contract, live on
+``Settings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from core.contract import Strict
+
+Scenario = Literal["none", "covariate_shift", "concept_drift", "quality_incident"]
+# The maturity level the pipeline runs at (docs/workshop/): 0 a plain script ... 3 the full platform.
+MaturityLevel = Literal[0, 1, 2, 3]
+ModelFamily = Literal["logistic_regression", "gradient_boosting"]
+
+
+class DataSettings(Strict):
+    source: Literal["synthetic", "file"] = "synthetic"
+    dir: Path = Path("data")
+    seed: int = 42
+    start_date: dt.date = dt.date(2026, 1, 5)
+    history_weeks: int = Field(12, ge=3, le=520)
+    applications_per_week: int = Field(1500, ge=50, le=1_000_000)
+    customers: int = Field(6000, ge=10)
+    scenario: Scenario = "none"
+    scenario_weeks: int = Field(1, ge=1, le=52)
+    scenario_strength: float = Field(1.0, gt=0.0, le=5.0)
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _file_when_needed(self) -> DataSettings:
+        if self.source == "file" and self.file is None:
+            raise ValueError("source is 'file' but data.file is not set")
+        if self.start_date.weekday() != 0:
+            raise ValueError(f"start_date {self.start_date} is not a Monday")
+        return self
+
+
+class LabelRate(Strict):
+    min: float = Field(ge=0.0, le=1.0)
+    max: float = Field(ge=0.0, le=1.0)
+
+
+class ValidationSettings(Strict):
+    min_rows: int = Field(200, ge=1)
+    max_rows: int = Field(1_000_000, ge=1)
+    label_rate: LabelRate
+
+
+Metric = Literal["roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error"]
+LOWER_IS_BETTER: frozenset[str] = frozenset({"log_loss", "brier", "calibration_error"})
+
+
+class SearchSettings(Strict):
+    """Automated model selection: which families and hyper-parameters, and how many tries."""
+
+    budget: int = Field(8, ge=1, le=1000)
+    validation_weeks: int = Field(2, ge=1)
+    primary_metric: Metric = "roc_auc"
+    space: dict[ModelFamily, dict[str, list[Any]]]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SearchSettings:
+        if not self.space:
+            raise ValueError("the search space names no model family")
+        return self
+
+
+class TrainingSettings(Strict):
+    holdout_weeks: int = Field(2, ge=1)
+    seed: int = 7
+    # The hand-picked model, for runs without automated search (the lower maturity levels).
+    model: ModelFamily = "logistic_regression"
+    decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    params: dict[ModelFamily, dict[str, Any]] = Field(default_factory=dict)
+    search: SearchSettings
+
+
+class SliceSpec(Strict):
+    column: str
+    bins: tuple[float, ...] | None = None  # a numeric column is cut into these bands
+
+
+class BehaviourSettings(Strict):
+    # feature -> tolerance: raising the feature must never lower the risk by more than this.
+    increasing: dict[str, float] = Field(default_factory=dict)
+    # columns that must not change a prediction (identifiers, the sensitive attribute).
+    invariant: tuple[str, ...] = ()
+
+
+class GateSettings(Strict):
+    """The automated validation gate: declarative thresholds, evaluated by pipelines/gate.py."""
+
+    dry_run: bool = False
+    min_improvement: float = Field(0.002, ge=0.0)
+    minimums: dict[Metric, float] = Field(default_factory=dict)
+    maximums: dict[Metric, float] = Field(default_factory=dict)
+    no_worse_than_champion: dict[Metric, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    slices: dict[str, SliceSpec] = Field(default_factory=dict)
+    slice_tolerance: float = Field(0.03, ge=0.0)
+    slice_min_rows: int = Field(100, ge=10)
+    latency_budget_ms: float = Field(50.0, gt=0.0)
+    size_budget_mb: float = Field(10.0, gt=0.0)
+    behaviour: BehaviourSettings = BehaviourSettings()
+
+
+class Ratio(Strict):
+    numerator: str
+    denominator: str
+    scale: float = 1.0
+
+
+class FeatureSettings(Strict):
+    """The feature store: what is engineered, stored, served, and under which names."""
+
+    project: str = Field("credit_risk", pattern=r"^[a-z][a-z0-9_]*$")
+    service: str = Field("credit_default", pattern=r"^[a-z][a-z0-9_]*$")
+    service_version: int = Field(1, ge=1)
+    window_days: int = Field(90, ge=1, le=3650)
+    ttl_days: int = Field(365, ge=1)
+    history: dict[str, tuple[Literal["sum", "mean", "max", "min"], ...]] = Field(default_factory=dict)
+    ratios: dict[str, Ratio] = Field(default_factory=dict)
+    # Feast's configuration template in features/feature_repo/: where the registry and
+    # the online store live. ${VARIABLES} in it come from the environment.
+    store_config: str = Field("feature_store.yaml", pattern=r"^feature_store[a-z0-9_.-]*\.yaml$")
+
+    @property
+    def service_name(self) -> str:
+        """Versioned, so a model can say exactly which service it was trained on."""
+        return f"{self.service}_v{self.service_version}"
+
+
+class MlflowSettings(Strict):
+    tracking_uri: str | None = None
+    experiment: str = "credit-default"
+    registered_model: str = "credit-default"
+    description: str = "A binary classifier trained and governed by the reference platform."
+
+
+class PrefectSettings(Strict):
+    api_url: str | None = None
+    task_retries: int = Field(2, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(2.0, ge=0.0)
+    # Where the search scores its candidates: one after another in the flow's process
+    # (inline), or as Prefect tasks on a Dask cluster (dask_address; null starts a local
+    # one of dask_workers processes).
+    task_runner: Literal["inline", "dask"] = "inline"
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1, le=256)
+
+
+class DvcSettings(Strict):
+    # null: a folder under state_dir; else a URL DVC understands (s3://bucket/path). The
+    # S3 endpoint and credentials come from the environment (AWS_ENDPOINT_URL, AWS_*).
+    remote: str | None = None
+
+
+class FeatureDrift(Strict):
+    """An Evidently drift test for one feature: a method name Evidently knows, and its threshold."""
+
+    method: str | None = None  # e.g. wasserstein, psi, ks, jensenshannon; None: Evidently's default
+    threshold: float | None = Field(None, gt=0.0)
+
+
+class DriftSettings(Strict):
+    """How a window's drift is measured (Evidently's defaults are the starting point)."""
+
+    share: float = Field(0.3, gt=0.0, le=1.0)  # a window drifts when this share of features drift
+    num_method: str | None = None
+    cat_method: str | None = None
+    threshold: float | None = Field(None, gt=0.0)
+    per_feature: dict[str, FeatureDrift] = Field(default_factory=dict)
+    prediction: FeatureDrift = FeatureDrift()
+
+
+class QualitySettings(Strict):
+    """Model quality once the delayed labels have joined the predictions."""
+
+    min_labelled_rows: int = Field(200, ge=20)
+    max_roc_auc_drop: float = Field(0.05, gt=0.0, le=1.0)  # against the reference (the champion's holdout)
+
+
+class TriggerSettings(Strict):
+    """When judged windows start a retraining."""
+
+    consecutive_windows: int = Field(2, ge=1)
+    critical_features: tuple[str, ...] = ()  # any one of these drifting is enough on its own
+    cooldown_minutes: float = Field(60.0, ge=0.0)
+    on_quality_drop: bool = True
+
+
+class SimulationSettings(Strict):
+    """The traffic simulator: which weeks of the synthetic lender are sent, and how fast."""
+
+    scenario: Scenario = "covariate_shift"
+    normal_weeks: int = Field(1, ge=0, le=52)
+    drift_weeks: int = Field(2, ge=0, le=52)
+    requests_per_week: int | None = Field(None, ge=1)  # None: every application of the week
+    concurrency: int = Field(4, ge=1, le=64)
+    rate_per_second: float | None = Field(None, gt=0.0)  # None: as fast as the service answers
+    max_seconds_per_week: float = Field(300.0, gt=0.0)
+
+
+class MonitoringSettings(Strict):
+    """Windows of the prediction log, their reports, and the retraining trigger policy."""
+
+    window_rows: int = Field(2000, ge=10)
+    min_rows: int = Field(300, ge=10)
+    drift: DriftSettings = DriftSettings()
+    quality: QualitySettings = QualitySettings()
+    trigger: TriggerSettings = TriggerSettings()
+    simulation: SimulationSettings = SimulationSettings()
+
+    @model_validator(mode="after")
+    def _min_rows_fit_a_window(self) -> MonitoringSettings:
+        if self.min_rows > self.window_rows:
+            raise ValueError(f"min_rows ({self.min_rows}) exceeds window_rows ({self.window_rows})")
+        return self
+
+
+class GovernanceSettings(Strict):
+    """Where the policy is and how promotions are approved (the rules are in the policy file)."""
+
+    policy_file: Path | None = None  # None: governance/policy.yaml of this project
+    approval_mode: Literal["automatic", "manual"] = "automatic"
+    explain_top_k: int = Field(5, ge=1, le=100)  # features /explain returns per request

@@ -1,0 +1,194 @@
+"""What the assessment looks at: a repository's files, and its live state where reachable.
+
+``Target`` reads a folder once and caches what the probes ask for: its source files,
+its ``params.yaml`` (when it is a project of this template) and, from there, the state
+folder with the MLflow store, the DVC cache and remote, the Feast registry and the
+reports. Nothing is created in the assessed folder: a store that does not exist is
+reported missing, never opened (opening an SQLite URI would create it).
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings, SettingsError, load_settings
+
+# Folders that hold tools, caches or generated state, not the project's own files.
+IGNORED_DIRS = frozenset(
+    {".git", ".venv", "venv", ".state", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+)
+# Code that names practices without practising them.
+NOT_EVIDENCE = ("maturity/", "tests/", "test/")
+# What any run of the pipeline leaves in the state folder, at every level.
+RUN_MARKERS = ("level0", "mlflow/mlflow.db", "dvc-cache", "feast", "serving", "reports/data_docs")
+SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".cfg", ".sh", ".md"})
+
+
+@dataclass
+class Target:
+    root: Path
+    settings: Settings | None = None
+    settings_problem: str | None = None
+    _texts: dict[Path, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, root: Path) -> Target:
+        root = root.resolve()
+        if not root.is_dir():
+            raise NotADirectoryError(f"{root} is not a folder")
+        target = cls(root)
+        params = root / "params.yaml"
+        if params.exists():
+            try:
+                # environ={}: the assessed repository's own configuration, not this shell's.
+                target.settings = load_settings(params, environ={})
+            except SettingsError as exc:
+                target.settings_problem = str(exc).splitlines()[0]
+        return target
+
+    @property
+    def state(self) -> Path | None:
+        """The state folder, when this is a project of the template that has run at least once.
+
+        Judged by what a run leaves behind (``RUN_MARKERS``), not by the folder alone: the
+        assessment's own report lives there too, and must not make the project look run.
+        """
+        if self.settings is None:
+            return None
+        state = self.settings.state
+        return state if any((state / marker).exists() for marker in RUN_MARKERS) else None
+
+    @property
+    def live(self) -> bool:
+        return self.state is not None
+
+    def files(self, suffixes: frozenset[str] = SOURCE_SUFFIXES) -> list[Path]:
+        return [p for p in self._all_files() if p.suffix in suffixes]
+
+    @functools.cached_property
+    def _listing(self) -> list[Path]:
+        found: list[Path] = []
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            for entry in sorted(folder.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    if entry.name not in IGNORED_DIRS and not self._is_data(entry):
+                        stack.append(entry)
+                elif entry.is_file():
+                    found.append(entry)
+        return found
+
+    def _all_files(self) -> list[Path]:
+        return self._listing
+
+    def _is_data(self, folder: Path) -> bool:
+        data = self.settings.data_dir if self.settings else self.root / "data"
+        return folder in {data / "raw", data / "features", data / "landing", data / "quarantine", data / "predictions"}
+
+    def text(self, path: Path) -> str:
+        if path not in self._texts:
+            try:
+                self._texts[path] = path.read_text(errors="replace")[:200_000]
+            except OSError:
+                self._texts[path] = ""
+        return self._texts[path]
+
+    def mentions(self, *needles: str, suffixes: frozenset[str] = frozenset({".py"})) -> list[Path]:
+        """Source files whose text holds any of ``needles``: the project's code, not its tests.
+
+        This assessment's own package is left out: it names every practice it looks for.
+        """
+        return [
+            p
+            for p in self.files(suffixes)
+            if not self.rel(p).startswith(NOT_EVIDENCE) and any(n in self.text(p) for n in needles)
+        ]
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def git(self, *args: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    # --- live state -------------------------------------------------------------------------
+
+    @functools.cached_property
+    def mlflow(self) -> MlflowView | None:
+        """The MLflow store named by the settings, if it exists; None otherwise."""
+        if self.settings is None or self.state is None:
+            return None
+        uri = self.settings.tracking_uri
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+            return None
+        return MlflowView(self.settings)
+
+
+class MlflowView:
+    """Read-only questions to a project's MLflow store (tracking and registry)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from core import registry
+
+        self.settings = settings
+        self.client = registry.client(settings)
+
+    @functools.cached_property
+    def runs(self) -> list[Any]:
+        experiment = self.client.get_experiment_by_name(self.settings.mlflow.experiment)
+        if experiment is None:
+            return []
+        return list(
+            self.client.search_runs(
+                [experiment.experiment_id],
+                filter_string="attributes.status = 'FINISHED'",
+                order_by=["attributes.start_time DESC"],
+                max_results=500,
+            )
+        )
+
+    @property
+    def parent_runs(self) -> list[Any]:
+        return [r for r in self.runs if "mlflow.parentRunId" not in r.data.tags]
+
+    def children(self, run_id: str) -> list[Any]:
+        return [r for r in self.runs if r.data.tags.get("mlflow.parentRunId") == run_id]
+
+    @functools.cached_property
+    def logged_models(self) -> int:
+        import mlflow
+
+        experiment = self.client.get_experiment_by_name(self.settings.mlflow.experiment)
+        if experiment is None:
+            return 0
+        mlflow.set_tracking_uri(self.settings.tracking_uri)
+        return len(mlflow.search_logged_models(experiment_ids=[experiment.experiment_id], output_format="list"))
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(self.settings.mlflow.registered_model)
+        except MlflowException:
+            return {}
+        return {alias: str(version) for alias, version in model.aliases.items()}
+
+    @functools.cached_property
+    def versions(self) -> list[Any]:
+        name = self.settings.mlflow.registered_model
+        return list(self.client.search_model_versions(f"name='{name}'"))
+
+    def version(self, number: str) -> Any | None:
+        return next((v for v in self.versions if str(v.version) == number), None)
+
+    def run(self, run_id: str) -> Any | None:
+        return next((r for r in self.runs if r.info.run_id == run_id), None)

@@ -1,0 +1,141 @@
+"""The whole Level-3 loop on one machine: ``make pipeline``.
+
+    train + register ─► serve ─► normal traffic ─► monitor (no alarm)
+                                  drifted traffic ─► monitor ─► drift ─► retrain (subflow) ─► gate
+                                                                   ─► canary under traffic ─► promoted or rolled back
+
+Simulated weeks follow the history: each week's applications are sent to the service
+over HTTP, then their labels are delivered (as if weeks later) and the answered
+applications land as the next batch of training data, exactly the data a lender
+would retrain on. The service runs on a free loopback port and is stopped at the end,
+whatever happens.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from core import processes, registry
+from core.settings import Settings
+from features import ingest
+from monitoring import simulator
+from monitoring.canary_quality import quality_probe
+from pipelines.flows.monitor import monitor
+from pipelines.flows.training import training_pipeline
+from pipelines.results import LoopResult, WeekOfTraffic
+from serving import launch
+from serving.canary import compressed, load_canary_config
+from serving.controller import CanaryRun, run_canary
+
+
+class NoChampion(RuntimeError):
+    """The loop cannot serve: no model has passed the gate yet."""
+
+
+def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: threading.Event | None = None) -> Any:
+    """Send one week of applications; deliver its labels; land the answered ones as new data."""
+    applications = simulator.week_applications(settings, week, scenario)
+    requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+    traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
+    name = f"week{week:03d}-{scenario}"
+    served = simulator.deliver_labels(settings, applications, traffic.answered, name)
+    if len(served):
+        ingest.land_frame(settings, served, week)
+    return traffic
+
+
+def run_loop(settings: Settings, report: Any = print) -> LoopResult:
+    """Train, then serve on a free loopback port through the simulated weeks; stop the server."""
+    report("== 1. train, gate and register")
+    training = training_pipeline(settings)
+    if registry.alias_version(settings, registry.CHAMPION) is None:
+        raise NoChampion(
+            f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
+            "the rules and the MLflow run above say why"
+        )
+    log = settings.state / "serving" / "pipeline-server.log"
+    server, url = launch.start_service(settings, log)
+    try:
+        report(f"== 2. serving the champion on {url} (log: {log})")
+        result = LoopResult(training, url)
+        weeks_of_traffic(settings, result, report, first_step=3)
+        return result
+    finally:
+        processes.stop(server)
+
+
+def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:
+    """The monitoring half of the loop against a service that is already running at ``url``."""
+    if registry.alias_version(settings, registry.CHAMPION) is None:
+        raise NoChampion("no champion yet: run `make pipeline` (or `make train`) first")
+    processes.wait_until(None, f"{url}/readyz")
+    result = LoopResult(None, url)
+    weeks_of_traffic(settings, result, report, first_step=1)
+    for week in result.weeks:
+        for judged in week.monitor.windows if week.monitor else []:
+            report(f"week {week.week}: {judged.report.window}: {judged.decision}")
+    report(f"registry aliases now: {result.aliases}")
+    return result
+
+
+def weeks_of_traffic(settings: Settings, result: LoopResult, report: Any, first_step: int) -> None:
+    """Normal weeks, then drifted ones, the monitor after each; a retrained challenger goes to its canary."""
+    simulation = settings.monitoring.simulation
+    week = ingest.next_week(settings)
+    plan = ["none"] * simulation.normal_weeks + [simulation.scenario] * simulation.drift_weeks
+    for number, scenario in enumerate(plan, start=first_step):
+        report(f"== {number}. week {week} of traffic ({scenario}), then the monitor")
+        traffic = serve_week(settings, result.url, week, scenario)
+        report(f"   {traffic.sent} requests in {traffic.seconds:.1f} s, statuses {dict(traffic.statuses)}")
+        outcome = monitor(settings)
+        result.weeks.append(WeekOfTraffic(week, scenario, traffic, outcome))
+        week += 1
+        for judged in outcome.windows:
+            report(f"   {judged.report.window}: {judged.decision}")
+        if outcome.retrained is not None:
+            registration = outcome.retrained.registration
+            report(f"   retrained: gate {registration.verdict}; {registration.alias or 'not registered'}")
+            if registration.alias == registry.CHALLENGER:
+                report(f"== {number + 1}. canary of v{registration.version} under week {week} of traffic")
+                result.canary, result.canary_traffic = canary_under_traffic(
+                    settings, result.url, week, scenario, report
+                )
+            break
+    result.aliases = registry.aliases(settings)
+
+
+def canary_under_traffic(
+    settings: Settings, url: str, week: int, scenario: str, report: Any
+) -> tuple[CanaryRun | None, simulator.TrafficResult]:
+    """The canary steps while traffic flows: a new week, then replays of it until the canary ends.
+
+    Replayed requests get new request ids and no labels: only the week's first pass
+    becomes training data.
+    """
+    stop, box = threading.Event(), {}
+
+    def traffic() -> None:
+        box["week"] = serve_week(settings, url, week, scenario, stop)
+        applications = simulator.week_applications(settings, week, scenario)
+        requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+        replay = 0
+        while not stop.is_set():
+            replay += 1
+            again = [{**body, "request_id": f"{body['request_id']}-replay{replay}"} for body in requests]
+            simulator.send(url, again, settings.monitoring.simulation, stop)
+
+    sender = threading.Thread(target=traffic, daemon=True)
+    sender.start()
+    try:
+        run = run_canary(
+            settings,
+            url,
+            compressed(load_canary_config()),
+            report=lambda line: report(f"   {line}"),
+            quality=quality_probe(settings),
+        )
+    finally:
+        stop.set()
+        sender.join(timeout=60)
+    return run, box.get("week", simulator.TrafficResult())

@@ -1,0 +1,70 @@
+"""The training pipeline as a Prefect flow: it wires the steps of ``pipelines/steps/``, which do the work.
+
+    ingest -> validate -> engineer features -> version -> feature store -> train (search) -> gate -> register
+                 |               |                                                            |
+                 v               v                                                            v
+        batch quarantined   table quarantined  (either stops the run before training)   rejected: registered nowhere
+
+At ``level: 2`` (the maturity ladder, pipelines/levels.py) the feature-store step is
+skipped: training joins the engineered table directly, and the search tunes the
+hand-picked family only; a drift alert follows the gate. ``level: 3`` runs it all.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines.flows.parameters import SettingsParameter
+from pipelines.results import PipelineResult
+from pipelines.steps import data, model_selection, monitor, register
+
+# Retries go on the steps that touch the file system or a store and can fail for a
+# passing reason; validation, engineering and training are deterministic: no retries.
+ingest = task(name="ingest", cache_policy=NO_CACHE)(data.land)
+validate = task(name="validate", cache_policy=NO_CACHE)(data.validate)
+engineer = task(name="engineer-features", cache_policy=NO_CACHE)(data.engineer)
+version = task(name="version", cache_policy=NO_CACHE)(data.version)
+feature_store = task(name="feature-store", cache_policy=NO_CACHE)(data.serve_features)
+train = task(name="train", cache_policy=NO_CACHE)(model_selection.train)
+gate_and_register = task(name="gate-and-register", cache_policy=NO_CACHE)(register.gate_and_register_step)
+drift_alert = task(name="drift-alert", cache_policy=NO_CACHE)(monitor.drift_alert)
+
+
+@flow(name="training-pipeline", log_prints=True)
+def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | None = None) -> PipelineResult:
+    """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run.
+
+    ``trigger`` says why it runs when the monitor started it (monitoring/policy.py
+    ``Trigger.as_tags``); it is recorded on the training run.
+    """
+    retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
+    waiting = ingest.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    verdicts = [validate(settings, batch) for batch in waiting]
+    tables = engineer(settings)
+    versions = version.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    data.stop_if_quarantined(verdicts)
+    state = (
+        feature_store.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+        if settings.level >= 3
+        else None
+    )
+    trained = train(settings, versions, state, trigger)
+    registration = gate_and_register(settings, trained, versions)
+    alert = drift_alert(settings, verdicts) if settings.level == 2 else None
+    return PipelineResult(
+        level=settings.level,
+        drift_alert=alert,
+        batches=verdicts,
+        feature_table=tables,
+        data_version=versions.raw,
+        features_version=versions.features,
+        feature_service=state.service if state else "",
+        run_id=trained.run_id,
+        model_uri=trained.model_uri,
+        metrics=trained.trained.metrics,
+        candidates=trained.candidates,
+        search_seconds=trained.search_seconds,
+        family=trained.trained.family,
+        registration=registration,
+    )

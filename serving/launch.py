@@ -1,0 +1,45 @@
+"""Start the BentoML service on a loopback port: for the loop, the canary demo, the benchmark and the tests.
+
+The process helpers themselves (a free port, readiness polling, stopping a process
+group) are ``core/processes.py``; this adds what is the service's: its command, its
+environment (the settings' tool environment) and its readiness URL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from core import processes
+from core.environment import tool_environment
+from core.settings import PROJECT_ROOT, Settings
+
+SERVICE = "serving.service:CreditService"
+
+
+def service_command(port: int | str) -> list[str]:
+    """``bentoml serve`` for the service on 127.0.0.1:port."""
+    bentoml = str(PROJECT_ROOT / ".venv" / "bin" / "bentoml")
+    return [bentoml, "serve", SERVICE, "--host", processes.LOOPBACK, "--port", str(port)]
+
+
+def start(command: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` from the project root with the tool environment of ``settings``."""
+    return processes.start(command, log, env={**os.environ, **tool_environment(settings)}, cwd=PROJECT_ROOT)
+
+
+def start_service(settings: Settings, log: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the service on ``port`` (a free one if None) and wait until it is ready; return it and its URL.
+
+    A service that never becomes ready is stopped before the error is raised.
+    """
+    port = port or processes.free_port()
+    url = f"http://{processes.LOOPBACK}:{port}"
+    server = start(service_command(port), settings, log)
+    try:
+        processes.wait_until(server, f"{url}/readyz", log=log)
+    except BaseException:
+        processes.stop(server)
+        raise
+    return server, url

@@ -1,0 +1,49 @@
+"""The models behind the registry's aliases, loaded for serving: the fitted pipeline, its columns, a fast scorer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+
+from core import registry
+from core.settings import Settings
+from features.engineering import FeatureColumns, features_of
+from serving.scorer import OneRowScorer
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    model: Any
+    columns: FeatureColumns
+    one_row: OneRowScorer | None = None
+
+    def risk(self, frame: pd.DataFrame) -> float:
+        # assume_finite skips scikit-learn's re-check of every value: the request schema
+        # already refuses infinities, and missing values still go to the imputers.
+        with sklearn.config_context(assume_finite=True):
+            if self.one_row is not None and len(frame) == 1:
+                return self.one_row(frame)
+            features = features_of(frame, self.columns)
+            return float(np.asarray(self.model.predict_proba(features))[0, 1])
+
+
+def load_version(settings: Settings, version: str) -> LoadedModel:
+    """Registry ``version`` of the registered model, ready to score."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    uri = f"models:/{settings.mlflow.registered_model}/{version}"
+    model = mlflow.sklearn.load_model(uri)
+    columns = FeatureColumns.from_signature(uri)
+    return LoadedModel(str(version), model, columns, OneRowScorer.for_model(model, columns))
+
+
+def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
+    """The registry version behind ``alias``, or None when the alias is not set."""
+    version = registry.alias_version(settings, alias)
+    return None if version is None else load_version(settings, version)

@@ -1,0 +1,141 @@
+"""Feast for real: point-in-time joins, no training/serving skew, idempotent materialization."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.environment import tool_environment
+from core.settings import Settings
+from core.synthetic import LenderConfig, generate_week
+from features import engineering, store
+from features.validation import validate_feature_table
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def publish_history(settings: Settings, raw: pd.DataFrame) -> pd.DataFrame:
+    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    path = store.history_table_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+    return table
+
+
+@pytest.fixture
+def raw() -> pd.DataFrame:
+    config = LenderConfig(applications_per_week=400, customers=300)  # few customers: long histories
+    return pd.concat([generate_week(config, w) for w in range(1, 5)], ignore_index=True)
+
+
+def test_a_value_written_after_an_event_never_reaches_its_training_row(settings: Settings) -> None:
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C1"],
+            "event_timestamp": pd.to_datetime(["2026-01-05 09:00", "2026-01-20 09:00", "2026-02-10 09:00"], utc=True),
+            "loan_amount": [1000.0, 2000.0, 900000.0],  # the last one would stand out anywhere
+            "credit_utilization": [0.1, 0.2, 0.9],
+            "num_late_payments_12m": [0, 0, 7],
+            "num_credit_inquiries_6m": [1, 1, 1],
+        }
+    )
+    publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    events = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C1", "C1"],
+            # before any history; at the second application; between; a second before the third.
+            "event_timestamp": pd.to_datetime(
+                ["2026-01-01 00:00:00", "2026-01-20 09:00:00", "2026-02-01 00:00:00", "2026-02-10 08:59:59"], utc=True
+            ),
+            "loan_amount": [1.0, 1.0, 1.0, 1.0],
+            "annual_income": [1.0, 1.0, 1.0, 1.0],
+            "monthly_debt": [1.0, 1.0, 1.0, 1.0],
+            "loan_term_months": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    frame = store.training_frame(feature_store, settings, events)
+    assert len(frame) == len(events)  # no event is dropped, even without history
+    assert list(frame["applications_90d"]) == [0, 1, 2, 2]  # an application never sees itself
+    assert list(frame["loan_amount_sum_90d"]) == [0.0, 1000.0, 3000.0, 3000.0]
+    assert frame["num_late_payments_12m_max_90d"].fillna(0).max() == 0  # the late payments of Feb 10 stay out
+    assert (frame["loan_amount_sum_90d"] < 900000).all()
+
+
+def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.DataFrame) -> None:
+    table = publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    until = table["event_timestamp"].max().to_pydatetime()
+    store.materialize(feature_store, settings, until)
+
+    # New applications arriving after the last materialized row, for known and new customers.
+    later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6).head(60)
+    later = later.drop_duplicates("customer_id")
+    offline = store.training_frame(feature_store, settings, later)
+    online = store.online_features(feature_store, settings, later)
+    columns = store.model_feature_columns(settings).all
+    pd.testing.assert_frame_equal(
+        offline[columns].reset_index(drop=True), online[columns].reset_index(drop=True), check_dtype=False
+    )
+    assert online["applications_90d"].gt(0).sum() > 30  # most of them had history to compare
+
+
+def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFrame) -> None:
+    table = publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    until = table["event_timestamp"].max().to_pydatetime()
+    probe = raw.drop_duplicates("customer_id").head(50)
+
+    store.materialize(feature_store, settings, until)
+    first = store.online_features(feature_store, settings, probe)
+    store.apply_definitions(settings)
+    store.materialize(feature_store, settings, until)
+    second = store.online_features(feature_store, settings, probe)
+
+    pd.testing.assert_frame_equal(first, second)
+    assert first["applications_90d"].notna().all() and first["loan_amount_sum_90d"].gt(0).all()
+
+
+def test_a_broken_transformation_fails_the_feature_checks(settings: Settings, raw: pd.DataFrame) -> None:
+    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    assert validate_feature_table(table, settings, "good", expected_rows=len(raw)).success
+
+    broken = table.assign(credit_utilization_mean_90d=table["credit_utilization_mean_90d"] * 100)
+    outcome = validate_feature_table(broken, settings, "percent-bug", expected_rows=len(raw))
+    assert [f.check for f in outcome.failures] == ["credit_utilization_mean_90d.range"]
+
+    lost_rows = table.iloc[: len(table) // 2]
+    outcome = validate_feature_table(lost_rows, settings, "lost-rows", expected_rows=len(raw))
+    assert "rows.one_per_application" in {f.check for f in outcome.failures}
+
+
+@pytest.mark.slow
+def test_the_feast_cli_sees_the_applied_repo_and_plans_no_change(settings: Settings, raw: pd.DataFrame) -> None:
+    publish_history(settings, raw)
+    store.apply_definitions(settings)
+    env = {**os.environ, **tool_environment(settings)}
+
+    def feast(*args: str) -> str:
+        done = subprocess.run(
+            [str(PROJECT / ".venv" / "bin" / "feast"), *args],
+            cwd=store.FEATURE_REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    assert "customer_history" in feast("feature-views", "list")
+    assert settings.features.service_name in feast("feature-services", "list")
+    plan = feast("plan")
+    assert "No changes to registry" in plan
+    assert not np.any(
+        [line.startswith(("Created", "Deleted", "Updated")) for line in plan.splitlines() if "sqlite" not in line]
+    )

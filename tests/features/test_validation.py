@@ -1,0 +1,94 @@
+"""The data contract: clean batches pass; each kind of breakage is named; nothing is lost."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.settings import Settings
+from core.synthetic import LenderConfig, generate_week
+from features import ingest
+from features.validation import validate_batch
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture
+def batch() -> pd.DataFrame:
+    return generate_week(LenderConfig(applications_per_week=600, customers=1000), 3)
+
+
+def failed_checks(frame: pd.DataFrame, settings: Settings) -> set[str]:
+    outcome = validate_batch(frame, settings, "batch")
+    return {f.check for f in outcome.failures}
+
+
+def test_a_clean_batch_passes_and_publishes_data_docs(batch: pd.DataFrame, settings: Settings) -> None:
+    outcome = validate_batch(batch, settings, "week_clean")
+    assert outcome.success, [str(f) for f in outcome.failures]
+    assert outcome.evaluated > 50
+    assert outcome.docs_page is not None and outcome.docs_page.exists()
+    assert (settings.reports_dir / "data_docs" / "index.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (lambda f: f.drop(columns=["loan_amount"]), {"loan_amount.exists"}),
+        (
+            lambda f: f.assign(annual_income=np.where(np.arange(len(f)) % 3 == 0, np.nan, f.annual_income)),
+            {"annual_income.not_null"},
+        ),
+        (lambda f: f.assign(credit_utilization=f.credit_utilization * 100), {"credit_utilization.range"}),
+        (lambda f: f.assign(region="atlantis"), {"region.categories"}),
+        (lambda f: f.assign(is_default=1), {"is_default.rate"}),
+        (lambda f: f.head(50), {"rows.count"}),
+        (lambda f: f.assign(age=f.age.astype(str)), {"age.type"}),
+        (lambda f: pd.concat([f, f.head(5)]), {"application_id.unique"}),
+    ],
+    ids=["missing-column", "nulls", "out-of-range", "new-category", "label-rate", "row-count", "type", "duplicates"],
+)
+def test_each_breakage_is_named(batch: pd.DataFrame, settings: Settings, break_it, expected: set[str]) -> None:
+    failed = failed_checks(break_it(batch.copy()), settings)
+    assert expected <= failed
+
+
+def test_a_failed_batch_is_quarantined_whole_with_its_report(settings: Settings) -> None:
+    broken = generate_week(LenderConfig(applications_per_week=600, customers=1000), 3, "quality_incident")
+    settings.landing_dir.mkdir(parents=True)
+    landed = settings.landing_dir / "week_2026-01-19.parquet"
+    broken.to_parquet(landed, index=False)
+
+    outcome = validate_batch(ingest.read_table(landed), settings, landed.stem)
+    assert not outcome.success
+    assert {"annual_income.not_null", "credit_utilization.range", "region.categories"} <= {
+        f.check for f in outcome.failures
+    }
+    folder = ingest.quarantine(landed, settings, outcome.result, outcome.docs_page)
+
+    assert not landed.exists()
+    kept = pd.read_parquet(folder / landed.name)
+    pd.testing.assert_frame_equal(kept, broken)  # nothing lost, nothing edited
+    report = json.loads((folder / "validation_result.json").read_text())
+    assert report["success"] is False
+    assert "<html" in (folder / "validation_result.html").read_text().lower()
+
+
+def test_validation_is_repeatable_in_one_process(batch: pd.DataFrame, settings: Settings, tmp_path: Path) -> None:
+    # GX refuses to add names twice to one context; each validation builds its own.
+    assert validate_batch(batch, settings, "same_name").success
+    assert validate_batch(batch, settings, "same_name").success
+
+
+def test_served_windows_meet_the_training_contract_or_raise_an_alert(batch: pd.DataFrame, settings: Settings) -> None:
+    from features.validation import validate_served_window
+
+    served = batch[[*settings.schema_.numeric, *settings.schema_.categorical]]  # what requests carry
+    clean = validate_served_window(served, settings, "served_clean")
+    assert clean.success and clean.evaluated > 30  # types, null shares, ranges, categories; no label checks
+    broken = served.copy()
+    broken.loc[broken.sample(frac=0.3, random_state=1).index, "years_employed"] = np.nan
+    outcome = validate_served_window(broken, settings, "served_broken")
+    assert not outcome.success and {f.check for f in outcome.failures} == {"years_employed.not_null"}

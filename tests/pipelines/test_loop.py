@@ -1,0 +1,66 @@
+"""The Level-3 loop end to end (slow): a real service, simulated weeks over HTTP, real
+Evidently reports, the trigger, a retraining subflow, the gate and the canary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from core import registry
+from core.environment import apply_tool_environment
+from core.settings import load_settings
+from core.synthetic import SHIFTED_COLUMNS
+from governance import audit
+from pipelines.flows.loop import run_loop
+from tests.conftest import write_params
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_drifted_traffic_leads_to_a_new_registered_version_that_records_its_trigger(tmp_path: Path) -> None:
+    params = write_params(
+        tmp_path,
+        data={"history_weeks": 6, "applications_per_week": 700, "customers": 1500},
+        training={
+            "search": {
+                "budget": 2,
+                "validation_weeks": 1,
+                "primary_metric": "roc_auc",
+                "space": {"logistic_regression": {"C": [0.3, 3.0], "max_iter": [1000]}},
+            }
+        },
+        gate={"min_improvement": 0.0, "latency_budget_ms": 10_000.0},
+        monitoring={"min_rows": 200},
+    )
+    settings = load_settings(params, environ={})
+    apply_tool_environment(settings)
+
+    result = run_loop(settings, report=lambda line: None)
+
+    normal, *drifted = result.weeks
+    assert normal.scenario == "none" and normal.monitor is not None and normal.monitor.trigger is None
+    assert all(w.traffic.errors == 0 and w.traffic.sent > 600 for w in result.weeks)
+    trigger = drifted[-1].monitor.trigger if drifted[-1].monitor else None
+    assert trigger is not None and trigger.kind == "drift"
+    retrained = result.retrained
+    assert retrained is not None and retrained.registration.version is not None
+    run = mlflow.MlflowClient(settings.tracking_uri).get_run(retrained.run_id)
+    tags = run.data.tags
+    assert tags["trigger"] == "drift" and tags["trigger_window"] == trigger.window
+    named = set(tags["trigger_features"].split(", "))
+    assert named & set(SHIFTED_COLUMNS["covariate_shift"]), named
+    assert Path(tags["trigger_report"]).exists()
+    # The retrained model learned from the weeks that were served and labelled.
+    assert retrained.batches and all(b.passed for b in retrained.batches)
+    # The canary ran to an end, and whatever it decided, a champion serves.
+    assert result.canary is not None and result.canary.outcome in {"promoted", "rolled_back"}
+    champion = result.aliases[registry.CHAMPION]
+    if result.canary.outcome == "promoted":
+        assert champion == retrained.registration.version
+    assert (settings.monitoring_dir / "workspace").exists()
+    # The trigger is in the audit trail, and the trail's chain holds.
+    trail = audit.history(settings)
+    assert any(e.event == "retrain_trigger" and e.reason == trigger.reason for e in trail)
+    assert audit.verify(settings).ok
