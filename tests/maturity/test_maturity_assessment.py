@@ -7,15 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from maturity.model import COMPONENTS
 from maturity.scoring import assess
 from tests.maturity.conftest import PROJECT, git
 
+pytestmark = pytest.mark.e2e
+
 TRAINING_SCRIPT = """
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-
-pytestmark = pytest.mark.e2e
 
 frame = pd.read_csv("loans.csv")
 model = LogisticRegression().fit(frame.drop(columns="is_default"), frame["is_default"])
