@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 from core.settings import Settings, load_settings
 
@@ -24,4 +24,9 @@ def _settings_from(value: Any) -> Any:
     return value
 
 
-SettingsParameter = Annotated[Settings, BeforeValidator(_settings_from)]
+# The JSON schema Prefect shows and a server checks deployment parameters against: a
+# path (or null, for the project's own params.yaml); in process the object passes as is.
+_AS_JSON = WithJsonSchema(
+    {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "params file", "description": "params.yaml path"}
+)
+SettingsParameter = Annotated[Settings, BeforeValidator(_settings_from), _AS_JSON]
