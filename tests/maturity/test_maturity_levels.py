@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pytest
 
+from core import registry
 from core.environment import apply_tool_environment, tool_environment
 from core.settings import load_settings
 from maturity.model import COMPONENTS
@@ -64,7 +64,7 @@ def test_levels_0_and_1_score_what_they_run(project_copy: Path) -> None:
     assert dvc.status == "fail"
 
     tracked = level1.run(load_settings(project_copy / "params.yaml", overrides={"level": 1}, environ={}))
-    run = mlflow.MlflowClient(settings.tracking_uri).get_run(tracked.run_id)
+    run = registry.client(settings).get_run(tracked.run_id)
     assert run.data.tags["maturity_level"] == "1" and run.data.tags["data_version"].startswith("sha256:")
     assert run.data.metrics["roc_auc"] == pytest.approx(tracked.metrics["roc_auc"]) and tracked.metrics["roc_auc"] > 0.7
 
@@ -95,7 +95,7 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
     assert alert is not None and alert.drifted and alert.alert_file is not None
     assert {"annual_income", "loan_amount"} & {name.split(" ")[0] for name in alert.ranked[:6]}
     assert Path(alert.html).exists() and Path(alert.alert_file).exists()
-    client = mlflow.MlflowClient(settings.tracking_uri)
+    client = registry.client(settings)
     experiment = client.get_experiment_by_name(settings.mlflow.experiment)
     runs = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId IS NULL")
     assert {r.data.tags["trigger"] for r in runs} == {"manual"}  # a person started every run

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mlflow
 import pytest
 
 from core import registry
@@ -46,7 +45,7 @@ def test_drifted_traffic_leads_to_a_new_registered_version_that_records_its_trig
     assert trigger is not None and trigger.kind == "drift"
     retrained = result.retrained
     assert retrained is not None and retrained.registration.version is not None
-    run = mlflow.MlflowClient(settings.tracking_uri).get_run(retrained.run_id)
+    run = registry.client(settings).get_run(retrained.run_id)
     tags = run.data.tags
     assert tags["trigger"] == "drift" and tags["trigger_window"] == trigger.window
     named = set(tags["trigger_features"].split(", "))
