@@ -5,9 +5,13 @@ same description of the data that training reads its features from, so the contr
 cannot drift away from the code. Every expectation carries a ``check`` name in its
 meta (``annual_income.not_null``, ``rows.count``...), which is how failures are named.
 
-Results go to an on-disk results store and a Data Docs site under the state folder.
+Results and suites go to on-disk stores and a Data Docs site under the state folder:
+Data Docs keeps a page only while its source is in a store, so every suite
+(``raw_batch``, ``feature_table``, ``served_window``) stays on disk and keeps its page.
 The rest of the context is in memory and rebuilt per validation, which keeps runs
-idempotent (GX's ``add`` refuses names that already exist in a file context).
+idempotent (GX's ``add`` refuses names that already exist in a file context; suites
+are written with ``add_or_update``). After each validation the pages it touched are
+pointed at the local copy of their assets (``features/data_docs.py``), so they work offline.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from core.settings import Settings
+from features import data_docs
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -65,7 +70,11 @@ def _context(settings: Settings) -> AbstractDataContext:
     in_memory = {"class_name": "InMemoryStoreBackend"}
     config = DataContextConfig(
         stores={
-            "expectations_store": {"class_name": "ExpectationsStore", "store_backend": in_memory},
+            # On disk: the site's index drops a suite's page once its suite is not in this store.
+            "expectations_store": {
+                "class_name": "ExpectationsStore",
+                "store_backend": on_disk(settings.state / "gx" / "expectations"),
+            },
             "checkpoint_store": {"class_name": "CheckpointStore", "store_backend": in_memory},
             "validation_definition_store": {"class_name": "ValidationDefinitionStore", "store_backend": in_memory},
             # On disk: Data Docs drops pages whose results are not in this store.
@@ -81,7 +90,7 @@ def _context(settings: Settings) -> AbstractDataContext:
             DOCS_SITE: {
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
-                "store_backend": on_disk(settings.reports_dir / "data_docs"),
+                "store_backend": on_disk(data_docs.site_dir(settings)),
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         },
@@ -143,7 +152,7 @@ def run_suite(
         .add_dataframe_asset(batch_name)
         .add_batch_definition_whole_dataframe("whole_batch")
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=batch_name, data=batch, suite=suite))
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
@@ -158,12 +167,16 @@ def run_suite(
     page = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])[0]["site_url"]
     result_json = result.to_json_dict()
     failures = [_describe(item) for item in result_json["results"] if not item["success"]]
+    docs_page = Path(page.removeprefix("file://")) if page else None
+    site = data_docs.site_dir(settings)
+    touched = [site / "index.html", site / "expectations" / f"{suite_name}.html", *([docs_page] if docs_page else [])]
+    data_docs.localize(site, touched)
     return ValidationOutcome(
         success=bool(outcome.success),
         evaluated=len(result_json["results"]),
         failures=failures,
         result=json.loads(json.dumps(result_json, default=str)),
-        docs_page=Path(page.removeprefix("file://")) if page else None,
+        docs_page=docs_page,
     )
 
 
