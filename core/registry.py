@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+# A version (and its run) made by a demo rather than by the pipeline, e.g. the canary demo's
+# deliberately broken model; the value says what it demonstrates. The maturity assessment
+# leaves such versions out: they show a failure on purpose, not how the team works.
+DEMO_TAG = "demo"
 
 
 def client(settings: Settings) -> MlflowClient:

@@ -30,6 +30,9 @@ MONITOR_STATE = "monitoring/state.json"  # the Level 3 monitor's memory (windows
 # A training run started by the monitor carries `trigger` (drift | critical_feature | quality_drop);
 # runs started by a person carry trigger=manual.
 TRIGGER_TAG, MANUAL_TRIGGER, TRIGGER_FEATURES_TAG = "trigger", "manual", "trigger_features"
+# A registry version made by a demo (core.registry.DEMO_TAG), such as the canary demo's broken
+# model: it shows a failure on purpose, so it does not count against the team's practice.
+DEMO_TAG = "demo"
 MODEL_CARD_GLOBS = ("**/model_card*.md", "**/model_cards/*.md", "**/model-card*.md")
 COMPLIANCE_GLOBS = ("**/compliance_*.json", "**/compliance*.json")
 AUDIT_LOG_GLOBS = ("audit.jsonl", "governance/audit.jsonl", "**/audit.jsonl")

@@ -14,6 +14,7 @@ from typing import Any
 from maturity.evidence import (
     AUDIT_LOG_GLOBS,
     COMPLIANCE_GLOBS,
+    DEMO_TAG,
     DRIFT_ALERT_GLOBS,
     DRIFT_REPORT_GLOBS,
     EXPLANATION_GLOBS,
@@ -129,10 +130,19 @@ def gate_verdicts(t: Target) -> tuple[bool, str]:
     view = t.mlflow
     judged = [r for r in view.parent_runs if r.data.tags.get("gate_verdict")] if view else []
     versions = view.versions if view else []
-    if not judged or not all(v.tags.get("gate_verdict") == "passed" for v in versions) or not versions:
-        return False, "no gate verdicts on runs, or a registered version without a passed gate"
+    demos = [v for v in versions if v.tags.get(DEMO_TAG)]
+    real = [v for v in versions if not v.tags.get(DEMO_TAG)]
+    if not judged or not real:
+        return False, "no gate verdicts on runs, or no registered version"
+    ungated = [f"v{v.version}" for v in real if v.tags.get("gate_verdict") != "passed"]
+    if ungated:
+        return False, (
+            f"{', '.join(ungated)} registered without a passed gate: a model nobody validated could take a role, "
+            f"so the gate does not guard the registry (tag a demo's version `{DEMO_TAG}` to leave it out)"
+        )
     rejected = sum(r.data.tags["gate_verdict"] == "rejected" for r in judged)
-    return True, f"{len(judged)} run(s) judged by the gate ({rejected} rejected); every version passed it"
+    left_out = f"; left out: {', '.join(f'v{v.version}' for v in demos)} ({demos[0].tags[DEMO_TAG]})" if demos else ""
+    return True, f"{len(judged)} run(s) judged by the gate ({rejected} rejected); every version passed it{left_out}"
 
 
 def ab_comparison(t: Target) -> tuple[bool, str]:

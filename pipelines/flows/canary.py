@@ -89,8 +89,16 @@ def broken_challenger(settings: Settings) -> str:
     columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
     split = training.time_split(frame, settings.schema_, settings.training.holdout_weeks)
     model = training.fit_and_score(split, settings.schema_, columns, "logistic_regression", {}, settings.training)
-    logged = tracking.log_training_run(settings, model, data_version="demo-broken", training_frame=frame)
-    tags = {"purpose": "canary demo: a deliberately broken model, registered without the gate"}
+    purpose = "canary demo: a deliberately broken model, registered without the gate"
+    logged = tracking.log_training_run(
+        settings,
+        model,
+        data_version="demo-broken",
+        training_frame=frame,
+        extra_tags={registry.DEMO_TAG: purpose},
+        run_name="demo: broken challenger (canary demo)",
+    )
+    tags = {registry.DEMO_TAG: purpose}
     version = registry.register(settings, logged.model_uri, logged.run_id, tags, registry.CHALLENGER)
     # Skipping the gate and the policy is the point; the trail and the card still say so.
     audit.record(
