@@ -10,30 +10,49 @@ PY := .venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # Command-line knobs: make pipeline DRIFT=concept_drift PARAMS=my-params.yaml LEVEL=2
 # (DRIFT: the simulated traffic's scenario; SCENARIO: a scenario for the next ingested batch;
-#  LEVEL: the maturity level to run at, 0-3, docs/workshop/)
+#  LEVEL: the maturity level to run at, 0-3, docs/workshop/; SET: any params.yaml keys for
+#  this run only, e.g. SET="monitoring.trigger.cooldown_minutes=0 governance.approval_mode=manual")
 SCENARIO ?=
 DRIFT ?=
 PARAMS ?=
 LEVEL ?=
+SET ?=
 PIPELINE_ARGS := $(if $(PARAMS),--params $(PARAMS)) $(if $(SCENARIO),--set data.scenario=$(SCENARIO)) \
-	$(if $(DRIFT),--set monitoring.simulation.scenario=$(DRIFT)) $(if $(LEVEL),--set level=$(LEVEL))
+	$(if $(DRIFT),--set monitoring.simulation.scenario=$(DRIFT)) $(if $(LEVEL),--set level=$(LEVEL)) \
+	$(foreach item,$(SET),--set $(item))
 # Where the UIs listen (loopback only).
 MLFLOW_PORT ?= 5000
 PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
+# A UI started on a port another program holds would show that program's page: say so and stop.
+# $(call PORT_FREE,port,variable)
+PORT_FREE = if (exec 3<>/dev/tcp/127.0.0.1/$(1)) 2>/dev/null; then \
+	echo "port $(1) is taken: another program answers on http://127.0.0.1:$(1); choose a free one: make $@ $(2)=<port>" >&2; \
+	exit 1; fi;
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
+.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features docs-assets check-uis setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: ## install uv if missing, then the locked environment (.venv) with compiled bytecode
+setup: ## install uv if missing, then the locked environment (.venv) with compiled bytecode, and the Data Docs assets (npm)
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || \
 		python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.9' || \
 		python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'uv>=0.9'
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
+	@$(MAKE) -s docs-assets
 	@echo "environment ready: next, make pipeline"
+
+# Great Expectations Data Docs load jQuery, Bootstrap, Font Awesome... from CDNs: the same
+# versions from the npm registry make them work offline (features/data_docs.py).
+DOCS_ASSETS := features/docs_assets
+docs-assets: ## install the Data Docs pages' scripts, styles and icons locally (npm), so the pages work offline
+	@if cmp -s $(DOCS_ASSETS)/package-lock.json $(DOCS_ASSETS)/node_modules/.installed-from-lock; then :; \
+	elif command -v npm >/dev/null; then npm ci --prefix $(DOCS_ASSETS) --no-audit --no-fund --loglevel=error && \
+		cp $(DOCS_ASSETS)/package-lock.json $(DOCS_ASSETS)/node_modules/.installed-from-lock; \
+	else echo "note: no npm here, so Data Docs load their scripts from CDNs (offline their index stays empty);"; \
+		echo "      install Node.js and npm, then make docs-assets"; fi
 
 pipeline: ## the whole Level-3 loop: train, serve, traffic, drift, retrain, canary, promote (DRIFT=, PARAMS=; LEVEL=0..2: that level's pipeline)
 	$(PY) -m pipelines $(PIPELINE_ARGS) loop
@@ -49,6 +68,7 @@ drift-demo: ## against `make serve`: normal then drifted traffic, the monitor af
 
 MONITOR_PORT ?= 8001
 monitor-ui: ## open the Evidently UI on http://127.0.0.1:8001 (MONITOR_PORT=): every window's reports
+	@$(call PORT_FREE,$(MONITOR_PORT),MONITOR_PORT)
 	$(WITH_ENV) .venv/bin/evidently ui --workspace "$$MLOPS_STATE_DIR/monitoring/workspace" \
 		--host 127.0.0.1 --port $(MONITOR_PORT)
 
@@ -97,14 +117,16 @@ test-slow: ## run the slow end-to-end tier (CI runs it too)
 # Debian's packages (apt needs root) and the npm Rollout schema checker. Skips what is
 # installed, so it is safe to re-run.
 INTEGRATION_PACKAGES := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
-	$(if $(shell command -v redis-server),,redis-server) $(if $(shell command -v npm),,nodejs npm)
-setup-integration: ## install PostgreSQL, Redis (Debian, needs root) and the k8s schema checker (npm)
-	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL, Redis and npm are installed"; \
+	$(if $(shell command -v redis-server),,redis-server) $(if $(shell command -v npm),,nodejs npm) \
+	$(if $(shell command -v chromium),,chromium)
+setup-integration: ## install PostgreSQL, Redis, Chromium (Debian, needs root), the k8s schema checker and Data Docs assets (npm)
+	@if [ -z "$(strip $(INTEGRATION_PACKAGES))" ]; then echo "PostgreSQL, Redis, npm and Chromium are installed"; \
 	elif [ "$$(id -u)" != 0 ]; then echo "as root, install: $(INTEGRATION_PACKAGES) (sudo make setup-integration)"; exit 1; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		$(INTEGRATION_PACKAGES); fi
 	@test -d infra/k8s/check/node_modules/@kubernetes-models || \
 		npm ci --prefix infra/k8s/check --no-audit --no-fund --loglevel=error
+	@$(MAKE) -s docs-assets
 
 # CD's policy gate: the governance policy, judged for the version the registry serves.
 CHAMPION_VERSION = $(PY) -c 'import sys; from core.settings import load_settings; from core.registry import alias_version; \
@@ -148,21 +170,33 @@ format: ## apply the formatter and the safe lint fixes
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at the state folder
+env: ## print export lines that point mlflow, prefect, dvc, feast and bentoml at the state folder, .venv/bin on PATH
 	@$(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS))
 
-clean: ## remove all local state and generated data (.state/, and data/ but for its READMEs)
-	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/labels data/raw.dvc data/features.dvc .dvc/config.local .dvc/tmp
+clean: ## remove all local state and generated data (.state/ and data/'s generated folders; tracked files stay)
+	rm -rf .state data/raw data/features data/landing data/quarantine data/predictions data/labels .dvc/config.local .dvc/tmp
+	@# data/raw.dvc and data/features.dvc are tracked: put back the committed pointers, not delete them.
+	@git checkout -q -- data/raw.dvc data/features.dvc 2>/dev/null || true
 
-mlflow-ui: ## open the MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=)
-	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui \
+# One worker is plenty for one person and spares a 2-core laptop (MLflow's default is 4).
+MLFLOW_WORKERS ?= 1
+mlflow-ui: ## open the MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=, MLFLOW_WORKERS=)
+	@$(call PORT_FREE,$(MLFLOW_PORT),MLFLOW_PORT)
+	$(WITH_ENV) MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui --workers $(MLFLOW_WORKERS) \
 		--backend-store-uri "$$MLFLOW_TRACKING_URI" --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 prefect-ui: ## open the Prefect UI on http://127.0.0.1:4200 (PREFECT_PORT=): the flow runs
-	$(WITH_ENV) PREFECT_SERVER_UI_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
+	@$(call PORT_FREE,$(PREFECT_PORT),PREFECT_PORT)
+	$(WITH_ENV) $(PY) -m infra.prefect_ui && PREFECT_SERVER_UI_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
 		.venv/bin/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
-data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:8008 (DOCS_PORT=)
+SHOTS ?=
+check-uis: ## after a run: every UI in headless Chromium, network cut but loopback; fails on any outside call (SHOTS=dir)
+	$(PY) -m infra.ui_check $(if $(PARAMS),--params $(PARAMS)) $(if $(SHOTS),--shots $(SHOTS))
+
+data-docs: ## serve Great Expectations Data Docs on http://127.0.0.1:8008 (DOCS_PORT=), with their assets local
+	@$(call PORT_FREE,$(DOCS_PORT),DOCS_PORT)
+	$(PY) -m features.data_docs $(if $(PARAMS),--params $(PARAMS))
 	$(WITH_ENV) $(PY) -m http.server --bind 127.0.0.1 --directory "$$MLOPS_STATE_DIR/reports/data_docs" $(DOCS_PORT)
 
 feast-ls: ## list the feature store's entities, feature views and feature services (feast CLI)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -25,6 +26,11 @@ TELEMETRY_OFF: dict[str, str] = {
     "DVC_NO_ANALYTICS": "1",
     "GX_ANALYTICS_ENABLED": "false",
     "FEAST_USAGE": "False",
+    # Prefect's UI: no "upgrade to Cloud" content. Its V2 UI (/v2) starts an analytics
+    # client in the browser whatever the server's analytics setting says, so it stays off:
+    # every address then opens the one UI (V1), which makes no outside call.
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "PREFECT_SERVER_UI_V2_ENABLED": "false",
 }
 
 
@@ -39,6 +45,8 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "FEAST_FS_YAML_FILE_PATH": str(PROJECT_ROOT / "features" / "feature_repo" / settings.features.store_config),
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
         "PREFECT_HOME": str(state / "prefect"),
+        # Where `prefect server start` keeps its copies of the UI (infra/prefect_ui.py).
+        "PREFECT_SERVER_UI_STATIC_DIRECTORY": str(state / "prefect" / "ui"),
         # A brand-new Prefect database migrates for longer than the default 20 s.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "BENTOML_HOME": str(state / "bentoml"),
@@ -72,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     print('# eval "$(make -s env)"  makes mlflow, prefect, dvc, feast and bentoml use this project\'s state')
     for key, value in tool_environment(settings).items():
         print(f"export {key}={shlex.quote(value)}")
+    # The tools themselves: the environment this interpreter belongs to (.venv/bin under make).
+    print(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
 
 
 if __name__ == "__main__":

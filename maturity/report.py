@@ -87,8 +87,12 @@ def chart(assessment: Assessment, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(11, 5.5), dpi=120)
     bars = axes.barh(names, scores, color=[colours[s] for s in scores], height=0.6)
     for bar, score in zip(bars, scores, strict=True):
-        axes.text(bar.get_width() + 0.05, bar.get_y() + bar.get_height() / 2, f"Level {score}", va="center")
-    axes.set_xlim(0, 4.6)
+        preview = score == PREVIEW_LEVEL
+        if preview:  # as the table says: a preview level, drawn apart from the levels claimed
+            bar.set_hatch("//")
+        label = f"Level {score}" + (" (preview)" if preview else "")
+        axes.text(bar.get_width() + 0.05, bar.get_y() + bar.get_height() / 2, label, va="center")
+    axes.set_xlim(0, 5.0)
     axes.set_xticks(range(5), [f"{n}\n{LEVEL_NAMES[n]}" for n in range(5)], fontsize=8)
     axes.axvline(PREVIEW_LEVEL - 0.5, color="grey", linestyle=":", linewidth=1)
     axes.text(PREVIEW_LEVEL - 0.45, len(names) - 0.8, "Level 4: preview", color="grey", fontsize=9)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.sections import DriftSettings, FeatureDrift
 from core.settings import Settings
+from monitoring.labels import WindowLabel
 from monitoring.reference import PREDICTION
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,12 @@ def monitored_columns(reference: pd.DataFrame, settings: Settings) -> tuple[list
 
 
 def build_drift_report(
-    settings: Settings, reference: pd.DataFrame, current: pd.DataFrame, window: str
+    settings: Settings, reference: pd.DataFrame, current: pd.DataFrame, window: str, label: WindowLabel | None = None
 ) -> tuple[WindowReport, Any]:
-    """Data drift, prediction drift and a data summary of a window; saved; with its verdicts."""
+    """Data drift, prediction drift and a data summary of a window; saved; with its verdicts.
+
+    ``label`` names the window in the Evidently UI (title, tags, metadata).
+    """
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
@@ -115,23 +119,40 @@ def build_drift_report(
         DataSummaryPreset(columns=numeric + categorical + [PREDICTION]),
     ]
     snapshot, content, html, data = _run(
-        settings, metrics, reference, current, numeric, categorical, None, f"{window}-drift"
+        settings,
+        metrics,
+        reference,
+        current,
+        numeric,
+        categorical,
+        None,
+        f"{window}-drift",
+        _story(label, "drift", window),
     )
     return read_report(content, window, len(current), drift.share, html, data), snapshot
 
 
 def build_quality_report(
-    settings: Settings, reference: pd.DataFrame, labelled: pd.DataFrame, window: str
+    settings: Settings, reference: pd.DataFrame, labelled: pd.DataFrame, window: str, label: WindowLabel | None = None
 ) -> tuple[Quality, str, Any]:
     """Classification quality of a window's labelled predictions, beside the reference's."""
     from evidently.presets import ClassificationPreset
 
     numeric, categorical = monitored_columns(reference, settings)
-    label = settings.schema_.label
+    story = _story(label, "quality", window)
+    target = settings.schema_.label
     snapshot, content, html, _ = _run(
-        settings, [ClassificationPreset()], reference, labelled, numeric, categorical, label, f"{window}-quality"
+        settings,
+        [ClassificationPreset()],
+        reference,
+        labelled,
+        numeric,
+        categorical,
+        target,
+        f"{window}-quality",
+        story,
     )
-    quality = Quality(len(labelled), _roc_auc(content), _reference_roc_auc(reference, label))
+    quality = Quality(len(labelled), _roc_auc(content), _reference_roc_auc(reference, target))
     return quality, str(html), snapshot
 
 
@@ -144,6 +165,7 @@ def _run(
     categorical: list[str],
     label: str | None,
     name: str,
+    story: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any], Path, Path]:
     from evidently import BinaryClassification, DataDefinition, Dataset, Report
 
@@ -158,8 +180,8 @@ def _run(
         snapshot = Report(metrics, include_tests=True).run(
             current_data=Dataset.from_pandas(current[columns].reset_index(drop=True), data_definition=definition),
             reference_data=Dataset.from_pandas(reference[columns].reset_index(drop=True), data_definition=definition),
-            name=name,
             timestamp=dt.datetime.now(dt.UTC),
+            **(story or {"name": name}),
         )
         folder = settings.monitoring_dir / "reports"
         folder.mkdir(parents=True, exist_ok=True)
@@ -168,6 +190,13 @@ def _run(
     content = snapshot.dict()
     data.write_text(json.dumps(content, indent=1, default=str))
     return snapshot, content, html, data
+
+
+def _story(label: WindowLabel | None, kind: str, window: str) -> dict[str, Any] | None:
+    """The snapshot's name, tags and metadata from the window's label (None: named by its time range)."""
+    if label is None:
+        return None
+    return {"name": label.title(kind), "tags": label.tags(kind), "metadata": label.metadata(window)}
 
 
 def _drift_options(drift: DriftSettings) -> dict[str, Any]:
@@ -233,14 +262,45 @@ def _reference_roc_auc(reference: pd.DataFrame, label: str) -> float:
     return float(roc_auc_score(reference[label], reference[PREDICTION]))
 
 
-def add_to_workspace(settings: Settings, snapshot: Any) -> None:
-    """Keep the snapshot in the Evidently workspace behind ``make monitor-ui``."""
+def add_to_workspace(settings: Settings, snapshot: Any, label: WindowLabel | None = None) -> None:
+    """Keep the snapshot in the Evidently workspace behind ``make monitor-ui``.
+
+    The dashboard gets a panel per model version the first time one serves a window, so
+    its titles say which model each stretch of traffic was judged for.
+    """
     from evidently.ui.workspace import Workspace
 
     workspace = Workspace(str(settings.monitoring_dir / "workspace"))
     found = workspace.search_project(WORKSPACE_PROJECT)
     project = found[0] if found else _new_project(workspace)
     workspace.add_run(project.id, snapshot)
+    if label is not None:
+        _version_panel(project, label.model_version)
+
+
+def _version_panel(project: Any, version: str) -> None:
+    from evidently.sdk.models import PanelMetric
+    from evidently.sdk.panels import DashboardPanelPlot
+
+    title = f"Share of drifted features, windows served by v{version}"
+    if any(panel.title == title for panel in project.dashboard.model().panels):
+        return
+    project.dashboard.add_panel(
+        DashboardPanelPlot(
+            title=title,
+            subtitle="one point per window; each report's tags name its window, week and scenario",
+            size="half",
+            values=[
+                PanelMetric(
+                    legend=f"v{version}",
+                    tags=[f"model v{version}"],
+                    metric="DriftedColumnsCount",
+                    metric_labels={"value_type": "share"},
+                )
+            ],
+            plot_params={"plot_type": "line"},
+        )
+    )
 
 
 def _new_project(workspace: Any) -> Any:

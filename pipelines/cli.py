@@ -105,8 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "loop":
             from pipelines.flows.loop import run_loop
+            from pipelines.story import write_story
 
-            print_loop_summary(settings, run_loop(settings), time.perf_counter() - started)
+            looped = run_loop(settings)
+            seconds = time.perf_counter() - started
+            print_loop_summary(settings, looped, seconds)
+            print(f"the loop's story, one page to open or project: {write_story(settings, looped, seconds)}")
         elif command == "monitor":
             from pipelines.flows.monitor import monitor
             from pipelines.summary import monitor_rows

@@ -97,7 +97,8 @@ class MonitorResult:
     quality: list[str] = field(default_factory=list)
     trigger: Trigger | None = None
     retrained: PipelineResult | None = None
-    canary: str | None = None
+    canary: CanaryRun | None = None  # a retrained challenger's canary, when the monitor ran one
+    canary_traffic: TrafficResult | None = None
 
 
 @dataclass

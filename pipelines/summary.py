@@ -157,7 +157,9 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
             + (f"v{r.version} is {r.alias}" if r.version else "not registered"),
         )
     if result.canary is not None:
-        steps.add_row("canary", "\n".join([*result.canary.history[-3:], f"outcome: {result.canary.outcome}"]))
+        from pipelines.story import outcome_sentence
+
+        steps.add_row("canary", "\n".join([*result.canary.history[-3:], outcome_sentence(result)[0]]))
     aliases = ", ".join(f"{k}=v{v}" for k, v in sorted(result.aliases.items()))
     steps.add_row("registry", aliases or "no aliases")
     console.print(steps)

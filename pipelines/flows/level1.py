@@ -30,6 +30,13 @@ class Level1Result:
     metrics: dict[str, float]
 
 
+def _data_name(settings: Settings) -> str:
+    """What the script trained on: the synthetic weeks it drew, or the user's file."""
+    if settings.data_file is not None:
+        return settings.data_file.name
+    return f"week {settings.data.history_weeks}"
+
+
 def run(settings: Settings) -> Level1Result:
     trained, frame = level0.train_plain(settings)
     digest = level0.fingerprint(frame)
@@ -41,5 +48,6 @@ def run(settings: Settings) -> Level1Result:
         training_frame=frame,
         extra_tags={"maturity_level": "1", "mlflow.note.content": note},
         data_source=str(settings.data_file or f"synthetic lender, seed {settings.data.seed}"),
+        run_name=f"train {_data_name(settings)}, level 1",
     )
     return Level1Result(logged.run_id, logged.model_uri, digest, trained.family, trained.metrics)

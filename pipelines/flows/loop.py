@@ -13,36 +13,20 @@ whatever happens.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from core import processes, registry
 from core.settings import Settings
 from features import ingest
-from monitoring import simulator
-from monitoring.canary_quality import quality_probe
 from pipelines.flows.monitor import monitor
 from pipelines.flows.training import training_pipeline
 from pipelines.results import LoopResult, WeekOfTraffic
+from pipelines.steps.traffic import serve_week
 from serving import launch
-from serving.canary import compressed, load_canary_config
-from serving.controller import CanaryRun, run_canary
 
 
 class NoChampion(RuntimeError):
     """The loop cannot serve: no model has passed the gate yet."""
-
-
-def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: threading.Event | None = None) -> Any:
-    """Send one week of applications; deliver its labels; land the answered ones as new data."""
-    applications = simulator.week_applications(settings, week, scenario)
-    requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
-    traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
-    name = f"week{week:03d}-{scenario}"
-    served = simulator.deliver_labels(settings, applications, traffic.answered, name)
-    if len(served):
-        ingest.land_frame(settings, served, week)
-    return traffic
 
 
 def run_loop(settings: Settings, report: Any = print) -> LoopResult:
@@ -88,7 +72,9 @@ def weeks_of_traffic(settings: Settings, result: LoopResult, report: Any, first_
         report(f"== {number}. week {week} of traffic ({scenario}), then the monitor")
         traffic = serve_week(settings, result.url, week, scenario)
         report(f"   {traffic.sent} requests in {traffic.seconds:.1f} s, statuses {dict(traffic.statuses)}")
-        outcome = monitor(settings)
+        # The monitor judges this week's windows; a retrained challenger goes through its
+        # canary inside the same flow run, under the next week's traffic.
+        outcome = monitor(settings, service_url=result.url, traffic={"week": str(week), "scenario": scenario})
         result.weeks.append(WeekOfTraffic(week, scenario, traffic, outcome))
         week += 1
         for judged in outcome.windows:
@@ -96,46 +82,6 @@ def weeks_of_traffic(settings: Settings, result: LoopResult, report: Any, first_
         if outcome.retrained is not None:
             registration = outcome.retrained.registration
             report(f"   retrained: gate {registration.verdict}; {registration.alias or 'not registered'}")
-            if registration.alias == registry.CHALLENGER:
-                report(f"== {number + 1}. canary of v{registration.version} under week {week} of traffic")
-                result.canary, result.canary_traffic = canary_under_traffic(
-                    settings, result.url, week, scenario, report
-                )
+            result.canary, result.canary_traffic = outcome.canary, outcome.canary_traffic
             break
     result.aliases = registry.aliases(settings)
-
-
-def canary_under_traffic(
-    settings: Settings, url: str, week: int, scenario: str, report: Any
-) -> tuple[CanaryRun | None, simulator.TrafficResult]:
-    """The canary steps while traffic flows: a new week, then replays of it until the canary ends.
-
-    Replayed requests get new request ids and no labels: only the week's first pass
-    becomes training data.
-    """
-    stop, box = threading.Event(), {}
-
-    def traffic() -> None:
-        box["week"] = serve_week(settings, url, week, scenario, stop)
-        applications = simulator.week_applications(settings, week, scenario)
-        requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
-        replay = 0
-        while not stop.is_set():
-            replay += 1
-            again = [{**body, "request_id": f"{body['request_id']}-replay{replay}"} for body in requests]
-            simulator.send(url, again, settings.monitoring.simulation, stop)
-
-    sender = threading.Thread(target=traffic, daemon=True)
-    sender.start()
-    try:
-        run = run_canary(
-            settings,
-            url,
-            compressed(load_canary_config()),
-            report=lambda line: report(f"   {line}"),
-            quality=quality_probe(settings),
-        )
-    finally:
-        stop.set()
-        sender.join(timeout=60)
-    return run, box.get("week", simulator.TrafficResult())

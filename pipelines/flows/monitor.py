@@ -7,19 +7,29 @@
 It wires the steps of ``pipelines/steps/monitor.py``, keeps the monitor's memory
 (``.state/monitoring/state.json``) and starts the retraining as a Prefect subflow, so
 one flow run shows the whole story: what drifted, why it retrained, and what the
-retrained model became.
+retrained model became. A canary's outcome is the run's final state (``Promoted``,
+``Rolled back``, ``Awaiting approval``, ``Inconclusive``) and a ``canary-outcome``
+artifact with its steps, so a rollback is visible in the Prefect UI, not only in logs.
+
+``traffic`` (``{"week": "15", "scenario": "covariate_shift"}``) says what the sender
+knows about the traffic (the loop does): windows are then named for it in Evidently,
+and a retrained challenger's canary runs under the next week's traffic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import cast
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed
 
 from core import registry
 from monitoring import policy, windows
+from monitoring.labels import WindowLabel
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.flows.training import training_pipeline
 from pipelines.results import MonitorResult
@@ -30,37 +40,82 @@ judge_window = task(name="judge-window", cache_policy=NO_CACHE)(steps.judge_wind
 judge_quality = task(name="judge-quality", cache_policy=NO_CACHE)(steps.judge_quality)
 
 
-@flow(name="monitor", log_prints=True)
-def monitor(settings: SettingsParameter, retrain: bool = True, service_url: str | None = None) -> MonitorResult:
+def _run_name() -> str:
+    """``monitor week 15 (covariate_shift)`` in the Prefect UI when the traffic is known, else ``monitor``."""
+    from prefect.runtime import flow_run
+
+    traffic = flow_run.parameters.get("traffic") or {}
+    if not traffic.get("week"):
+        return "monitor"
+    return f"monitor week {traffic['week']}" + (f" ({traffic['scenario']})" if traffic.get("scenario") else "")
+
+
+OUTCOME_STATES = {"promoted": "Promoted", "rolled_back": "Rolled back", "awaiting_approval": "Awaiting approval"}
+
+
+@flow(name="monitor", flow_run_name=_run_name, log_prints=True)
+def monitor(
+    settings: SettingsParameter,
+    retrain: bool = True,
+    service_url: str | None = None,
+    traffic: dict[str, str] | None = None,
+) -> MonitorResult:
     """Judge the windows logged since the last run, then the windows whose labels arrived."""
     result = MonitorResult(steps.champion_version(settings))
     state = policy.read_state(settings)
     predictions = windows.load_predictions(settings)
     now = dt.datetime.now(dt.UTC)
+    labels: dict[str, WindowLabel] = {}
 
     for window in steps.fresh_windows(settings, predictions, state):
-        report = judge_window(settings, result.champion, window)
+        labels[window.name] = steps.label_for(state, result.champion, traffic)
+        report = judge_window(settings, result.champion, window, labels[window.name])
         state = steps.decide_on_drift(settings, result, report, window, state, now)
 
-    labels, waiting = windows.load_labels(settings), []
+    delivered, waiting = windows.load_labels(settings), []
     for pending in state.pending_quality:
         if pending.model_version != result.champion:
             result.quality.append(f"{pending.window}: judged no more (v{pending.model_version} is no longer champion)")
             continue
-        rows = steps.labelled(settings, pending, predictions, labels)
+        rows = steps.labelled(settings, pending, predictions, delivered)
         if len(rows) < settings.monitoring.quality.min_labelled_rows:
             waiting.append(pending)
             continue
-        judged = judge_quality(settings, pending, rows)
+        judged = judge_quality(settings, pending, rows, labels.get(pending.window))
         state = steps.decide_on_quality(settings, result, pending, judged, state, now)
     policy.write_state(settings, replace(state, pending_quality=tuple(waiting)))
 
     if result.trigger is not None and retrain:
-        tags = steps.record_trigger(settings, result)
+        tags = steps.record_trigger(settings, result, labels.get(result.trigger.window))
         result.retrained = training_pipeline(settings, trigger=tags)
         if service_url and result.retrained.registration.alias == registry.CHALLENGER:
-            from serving.controller import run_canary
-
-            run = run_canary(settings, service_url, report=log().info)
-            result.canary = run.outcome if run else None
+            return canary_outcome(settings, result, service_url, traffic)
     return result
+
+
+def canary_outcome(
+    settings: SettingsParameter, result: MonitorResult, service_url: str, traffic: dict[str, str] | None
+) -> MonitorResult:
+    """The retrained challenger's canary; its outcome becomes the flow run's state and an artifact."""
+    from serving.controller import run_canary
+
+    if traffic and traffic.get("week"):
+        from pipelines.steps.traffic import canary_under_traffic
+
+        week, scenario = int(traffic["week"]) + 1, traffic.get("scenario", "none")
+        log().info("canary of the challenger under week %d of traffic (%s)", week, scenario)
+        result.canary, result.canary_traffic = canary_under_traffic(settings, service_url, week, scenario, log().info)
+    else:
+        result.canary = run_canary(settings, service_url, report=log().info)
+    run = result.canary
+    outcome = run.outcome if run is not None else "none"
+    name = OUTCOME_STATES.get(outcome, "Inconclusive")
+    version = run.version if run is not None else "?"
+    steps_taken = "\n".join(f"- {line}" for line in (run.history if run is not None else []))
+    create_markdown_artifact(
+        f"# Canary of v{version}: {name.lower()}\n\n{steps_taken}\n\nRegistry aliases after it: "
+        + ", ".join(f"{k}=v{v}" for k, v in sorted(registry.aliases(settings).items())),
+        key="canary-outcome",
+        description=f"v{version} {name.lower()}",
+    )
+    return cast(MonitorResult, Completed(data=result, name=name, message=f"canary of v{version}: {name.lower()}"))

@@ -12,8 +12,11 @@ hand-picked family only; a drift alert follows the gate. ``level: 3`` runs it al
 
 from __future__ import annotations
 
+from typing import cast
+
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.results import PipelineResult
@@ -31,7 +34,18 @@ gate_and_register = task(name="gate-and-register", cache_policy=NO_CACHE)(regist
 drift_alert = task(name="drift-alert", cache_policy=NO_CACHE)(monitor.drift_alert)
 
 
-@flow(name="training-pipeline", log_prints=True)
+def _run_name() -> str:
+    """``retrain after window 3 (covariate_shift)`` when the monitor started it, else ``train (level 3)``."""
+    from prefect.runtime import flow_run
+
+    trigger = flow_run.parameters.get("trigger") or {}
+    if trigger.get("trigger_label"):
+        return f"retrain after {trigger['trigger_label']}"
+    settings = flow_run.parameters.get("settings")
+    return f"train (level {getattr(settings, 'level', '?')})"
+
+
+@flow(name="training-pipeline", flow_run_name=_run_name, log_prints=True)
 def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | None = None) -> PipelineResult:
     """Ingest, validate, engineer, version, serve features and train: one tracked, reproducible run.
 
@@ -43,7 +57,12 @@ def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | Non
     verdicts = [validate(settings, batch) for batch in waiting]
     tables = engineer(settings)
     versions = version.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    data.stop_if_quarantined(verdicts)
+    try:
+        data.stop_if_quarantined(verdicts)
+    except data.DataValidationError as stopped:
+        # A refused batch is the gate working, not a crash: the run fails with the checks it
+        # names (the caller gets the error back) and no traceback in the log.
+        return cast(PipelineResult, Failed(message=str(stopped), data=stopped))
     state = (
         feature_store.with_options(retries=retries, retry_delay_seconds=delay)(settings)
         if settings.level >= 3

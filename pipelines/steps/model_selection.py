@@ -38,6 +38,24 @@ def training_data(settings: Settings, raw: pd.DataFrame, state: StoreState | Non
     return engineering.join_history(raw, table, settings.schema_, settings.features)
 
 
+def latest_week(settings: Settings) -> str:
+    """The newest accepted batch, as a person would name it: ``week 12`` (synthetic) or its batch name."""
+    accepted = ingest.accepted_batches(settings)
+    if not accepted:
+        return "no data"
+    if settings.data.source == "synthetic":
+        return f"week {ingest.week_of(ingest.lender_config(settings), accepted[-1])}"
+    return accepted[-1].stem
+
+
+def run_name(settings: Settings, trigger: dict[str, str] | None) -> str:
+    """What the run is: ``train week 12``, or ``retrain after window 3 (covariate_shift)``."""
+    level = "" if settings.level >= 3 else f", level {settings.level}"
+    if trigger and trigger.get("trigger_label"):
+        return f"retrain after {trigger['trigger_label']}{level}"
+    return f"train {latest_week(settings)}{level}"
+
+
 def train(
     settings: Settings, versions: DataVersions, state: StoreState | None, trigger: dict[str, str] | None = None
 ) -> TrainingOutcome:
@@ -83,7 +101,13 @@ def train(
         f"data {versions.raw}, features {versions.features}."
     )
     logged = tracking.log_training_run(
-        settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
+        settings,
+        best,
+        data_version=versions.raw,
+        training_frame=frame,
+        extra_tags=lineage,
+        candidates=scored,
+        run_name=run_name(settings, trigger),
     )
     log().info(
         "best of %d: %s; holdout %s %.4f; MLflow run %s",

@@ -17,6 +17,7 @@ from features.validation import validate_served_window
 from governance import audit
 from monitoring import drift_alert as alerts
 from monitoring import policy, reports, windows
+from monitoring.labels import WindowLabel
 from monitoring.reference import reference_for
 from pipelines.results import BatchVerdict, JudgedWindow, MonitorResult
 from pipelines.steps import log
@@ -40,11 +41,21 @@ def fresh_windows(settings: Settings, predictions: pd.DataFrame, state: policy.M
     return found
 
 
-def judge_window(settings: Settings, version: str, window: windows.Window) -> reports.WindowReport:
+def label_for(state: policy.MonitorState, version: str, traffic: dict[str, str] | None, offset: int = 0) -> WindowLabel:
+    """The next window's name in words: its number, the model serving, the week and scenario if known."""
+    known = traffic or {}
+    return WindowLabel(
+        state.windows_judged + 1 + offset, version, str(known.get("week", "")), str(known.get("scenario", ""))
+    )
+
+
+def judge_window(
+    settings: Settings, version: str, window: windows.Window, label: WindowLabel | None = None
+) -> reports.WindowReport:
     """Drift and data-quality reports for one window; a data-quality failure alerts, never stops."""
     reference = reference_for(settings, version)
-    report, snapshot = reports.build_drift_report(settings, reference, window.rows, window.name)
-    reports.add_to_workspace(settings, snapshot)
+    report, snapshot = reports.build_drift_report(settings, reference, window.rows, window.name, label)
+    reports.add_to_workspace(settings, snapshot, label)
     described = {*settings.schema_.numeric, *settings.schema_.categorical}
     request_fields = [c for c in window.rows.columns if c in described]
     checked = validate_served_window(window.rows[request_fields], settings, window.name)
@@ -96,12 +107,12 @@ def labelled(
 
 
 def judge_quality(
-    settings: Settings, pending: policy.PendingQuality, rows: pd.DataFrame
+    settings: Settings, pending: policy.PendingQuality, rows: pd.DataFrame, label: WindowLabel | None = None
 ) -> tuple[reports.Quality, str]:
     """The quality report of a labelled window, against the reference of the model that served it."""
     reference = reference_for(settings, pending.model_version)
-    quality, html, snapshot = reports.build_quality_report(settings, reference, rows, pending.window)
-    reports.add_to_workspace(settings, snapshot)
+    quality, html, snapshot = reports.build_quality_report(settings, reference, rows, pending.window, label)
+    reports.add_to_workspace(settings, snapshot, label)
     return quality, html
 
 
@@ -122,8 +133,12 @@ def decide_on_quality(
     return state
 
 
-def record_trigger(settings: Settings, result: MonitorResult) -> dict[str, str]:
-    """Write why the retraining starts into the audit trail; return it as the new run's tags."""
+def record_trigger(settings: Settings, result: MonitorResult, label: WindowLabel | None = None) -> dict[str, str]:
+    """Write why the retraining starts into the audit trail; return it as the new run's tags.
+
+    ``trigger_label`` names the window in words (``window 3 (covariate_shift)``): the
+    retraining's MLflow run is named after it.
+    """
     trigger = result.trigger
     if trigger is None:
         raise ValueError("no trigger to record")
@@ -141,7 +156,9 @@ def record_trigger(settings: Settings, result: MonitorResult) -> dict[str, str]:
             "drifted_features": trigger.drifted_features[:10],
         },
     )
-    return trigger.as_tags()
+    named = f"window {label.number}" if label else trigger.window
+    named += f" ({label.scenario if label and label.scenario else trigger.kind})"
+    return {**trigger.as_tags(), "trigger_label": named}
 
 
 def drift_alert(settings: Settings, batches: list[BatchVerdict]) -> alerts.DriftAlert | None:

@@ -87,8 +87,12 @@ def log_training_run(
     extra_tags: dict[str, str] | None = None,
     candidates: Sequence[ScoredCandidate] = (),
     data_source: str | None = None,
+    run_name: str | None = None,
 ) -> LoggedRun:
     """Log one finished training as an MLflow run, with everything needed to trace it back.
+
+    ``run_name`` says what the run is in the MLflow UI (``train week 12``, ``retrain after
+    window 3 (covariate_shift)``); MLflow draws a random one without it.
 
     Each tuning candidate becomes a nested run under it, with its params and its
     validation metrics; the parent holds the chosen model, its holdout metrics, and
@@ -109,7 +113,7 @@ def log_training_run(
         **(extra_tags or {}),
     }
     example = features_of(trained.split.holdout, trained.columns).head(5)
-    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+    with mlflow.start_run(experiment_id=experiment_id, tags=tags, run_name=run_name) as run:
         mlflow.log_params(
             {
                 "model_family": trained.family,
@@ -126,7 +130,8 @@ def log_training_run(
         mlflow.log_dict(settings.model_dump(mode="json", by_alias=True), "settings.json")
         mlflow.log_dict({"family": trained.family, "params": trained.params}, "model_params.json")
         for number, scored in enumerate(candidates, start=1):
-            with mlflow.start_run(run_name=f"candidate-{number:02d}", nested=True, experiment_id=experiment_id):
+            name = f"candidate {number:02d} {scored.candidate.family}"
+            with mlflow.start_run(run_name=name, nested=True, experiment_id=experiment_id):
                 mlflow.set_tags(
                     {
                         "candidate": scored.candidate.label,

@@ -1,0 +1,66 @@
+"""Simulated traffic for the loop: a week of applications over HTTP, and the canary under live traffic.
+
+Plain functions over ``monitoring/simulator.py`` and the canary controller; the loop
+(``pipelines/flows/loop.py``) sends the weeks, the ``monitor`` flow runs a retrained
+challenger's canary with ``canary_under_traffic`` when it knows the service and the traffic.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from core.settings import Settings
+from features import ingest
+from monitoring import simulator
+from monitoring.canary_quality import quality_probe
+from serving.canary import compressed, load_canary_config
+from serving.controller import CanaryRun, run_canary
+
+
+def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: threading.Event | None = None) -> Any:
+    """Send one week of applications; deliver its labels; land the answered ones as new data."""
+    applications = simulator.week_applications(settings, week, scenario)
+    requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+    traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
+    name = f"week{week:03d}-{scenario}"
+    served = simulator.deliver_labels(settings, applications, traffic.answered, name)
+    if len(served):
+        ingest.land_frame(settings, served, week)
+    return traffic
+
+
+def canary_under_traffic(
+    settings: Settings, url: str, week: int, scenario: str, report: Any
+) -> tuple[CanaryRun | None, simulator.TrafficResult]:
+    """The canary steps while traffic flows: a new week, then replays of it until the canary ends.
+
+    Replayed requests get new request ids and no labels: only the week's first pass
+    becomes training data.
+    """
+    stop, box = threading.Event(), {}
+
+    def traffic() -> None:
+        box["week"] = serve_week(settings, url, week, scenario, stop)
+        applications = simulator.week_applications(settings, week, scenario)
+        requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+        replay = 0
+        while not stop.is_set():
+            replay += 1
+            again = [{**body, "request_id": f"{body['request_id']}-replay{replay}"} for body in requests]
+            simulator.send(url, again, settings.monitoring.simulation, stop)
+
+    sender = threading.Thread(target=traffic, daemon=True)
+    sender.start()
+    try:
+        run = run_canary(
+            settings,
+            url,
+            compressed(load_canary_config()),
+            report=lambda line: report(f"   {line}"),
+            quality=quality_probe(settings),
+        )
+    finally:
+        stop.set()
+        sender.join(timeout=60)
+    return run, box.get("week", simulator.TrafficResult())
