@@ -71,6 +71,7 @@ class Page:
     url: str
     shows: str = ""  # text the page must show once rendered
     check: Callable[[Any], str] | None = None  # given the page, a problem ("" when fine)
+    full_page: bool = False  # screenshot the whole page (the saved pages), not the window
 
 
 @dataclass
@@ -194,11 +195,11 @@ def file_pages(settings: Settings, champion: str | None) -> list[Page]:
     pages = []
     story = settings.reports_dir / "story.html"
     if story.exists():
-        pages.append(Page("story", story.as_uri(), "The loop"))
+        pages.append(Page("story", story.as_uri(), "The loop", full_page=True))
     if champion:
         card = settings.state / "governance" / "versions" / f"v{champion}" / "model_card.html"
         if card.exists():
-            pages.append(Page("model-card", card.as_uri(), "Model card"))
+            pages.append(Page("model-card", card.as_uri(), "Model card", full_page=True))
     return pages
 
 
@@ -242,7 +243,7 @@ def visit_all(pages: list[Page], shots: Path, browser_path: str, wait_seconds: f
                     visit.problems.append(f"{page_spec.shows or 'the page'} did not appear: {error.message[:200]}")
                 visit.screenshot = shots / f"{page_spec.shot}.png"
                 with contextlib.suppress(PlaywrightError):
-                    page.screenshot(path=str(visit.screenshot), full_page=False)
+                    page.screenshot(path=str(visit.screenshot), full_page=page_spec.full_page)
                 context.close()
                 visits.append(visit)
         finally:

@@ -39,7 +39,7 @@ def outcome_sentence(result: LoopResult) -> tuple[str, str]:
         return "No retraining: the trigger did not fire, and the champion kept serving.", "muted"
     version = retrained.registration.version
     if version is None or retrained.registration.alias is None:
-        return f"The retrained model did not become a challenger ({retrained.registration.verdict}).", "muted"
+        return f"The retrained model did not become a challenger: gate {retrained.registration.verdict}.", "muted"
     canary = result.canary
     if canary is None:
         return f"v{version} is the challenger; no canary ran.", "muted"
@@ -56,12 +56,13 @@ def drift_chart(points: list[tuple[str, float]], threshold: float) -> str:
     """Inline SVG bars: one per window, the policy's share as a dashed line."""
     if not points:
         return '<p class="muted">No window was judged.</p>'
-    width, height, bar = 60 * len(points) + 60, 220, 36
-    top, base = 20, 180
+    step, bar = 90, 56
+    width, height = step * len(points) + 70, 300
+    top, base = 24, 260
     scale = base - top
     parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="drift share per window">']
     for number, (label, share) in enumerate(points):
-        x = 50 + number * 60
+        x = 60 + number * step
         y = base - share * scale
         colour = "#b3261e" if share >= threshold else "#5c8dd6"
         parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{base - y:.1f}" fill="{colour}"/>')
@@ -74,6 +75,11 @@ def drift_chart(points: list[tuple[str, float]], threshold: float) -> str:
         f'<line x1="40" x2="{width}" y1="{base}" y2="{base}" stroke="#999"/></svg>'
     )
     return "".join(parts)
+
+
+def _first_clause(decision: str) -> str:
+    """The policy's verdict without the feature list it goes on with (the report has it)."""
+    return decision.split("; most:", 1)[0]
 
 
 def render(settings: Settings, result: LoopResult, seconds: float, page: Path) -> str:
@@ -99,7 +105,7 @@ def render(settings: Settings, result: LoopResult, seconds: float, page: Path) -
             top = ", ".join(c.column for c in report.drifted_columns[:3]) or "none"
             lines.append(
                 f"window {number}: {_link(report.html, page, f'{report.drift_share:.0%} drifted')} "
-                f"(top: {html.escape(top)}) &rarr; {html.escape(judged.decision)}"
+                f"(top: {html.escape(top)}) &rarr; {html.escape(_first_clause(judged.decision))}"
             )
         if week.monitor and week.monitor.trigger is not None:
             trigger = week.monitor.trigger

@@ -157,9 +157,11 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
             + (f"v{r.version} is {r.alias}" if r.version else "not registered"),
         )
     if result.canary is not None:
+        steps.add_row("canary", "\n".join(result.canary.history[-3:]))
+    if retrained is not None:
         from pipelines.story import outcome_sentence
 
-        steps.add_row("canary", "\n".join([*result.canary.history[-3:], outcome_sentence(result)[0]]))
+        steps.add_row("outcome", outcome_sentence(result)[0])
     aliases = ", ".join(f"{k}=v{v}" for k, v in sorted(result.aliases.items()))
     steps.add_row("registry", aliases or "no aliases")
     console.print(steps)

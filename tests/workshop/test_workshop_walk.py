@@ -137,10 +137,6 @@ def module_1(w: Walk) -> None:
 def module_2(w: Walk) -> None:
     out = w.run("2 pipeline LEVEL=1", "make pipeline LEVEL=1")
     assert "Maturity Level 1: DevOps for ML" in out
-    w.run(
-        "2 exercise 1 (second run)",
-        ".venv/bin/python -m pipelines --set level=1 --set training.params.logistic_regression.C=0.01 run",
-    )
     out = w.run("2 exercise 3 (load model)", ".venv/bin/python -m docs.workshop.exercises.load_model")
     assert "refused: Model is missing inputs" in out
     env = w.run("2 make -s env", 'eval "$(make -s env)" && command -v dvc prefect mlflow')
@@ -179,8 +175,9 @@ def module_4(w: Walk) -> None:
     assert "The Level-3 loop finished" in out, out[-4000:]
     story = w.clone / ".state" / "reports" / "story.html"
     assert story.exists()
-    # Either outcome is honest; the summary and the story page say which one happened.
-    said = re.search(r"was promoted to champion|was rolled back by its canary", out.replace("\n", " "))
+    # Any of the three endings the page describes is honest; the summary and the story page say which.
+    endings = r"was promoted to champion|was rolled back by its canary|did not become a challenger"
+    said = re.search(endings, re.sub(r"[\s│]+", " ", out))
     assert said, out[-4000:]
     assert said.group(0) in story.read_text()
     out = w.run("4 make feast-ls", "make feast-ls")
