@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ import yaml
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PROJECT = Path(__file__).resolve().parents[2]
-WALK_PARAMS = {
+WALK_PARAMS: dict[str, dict[str, Any]] = {
     "data": {"history_weeks": 8, "applications_per_week": 800, "customers": 2000},
     "training": {
         "holdout_weeks": 2,
