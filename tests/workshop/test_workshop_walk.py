@@ -176,7 +176,10 @@ def module_3(w: Walk) -> None:
 
 
 def module_4(w: Walk) -> None:
-    # First the canary alone, on the data the champion was trained on (the page's order).
+    # First Level 3's training alone (it applies the feature store the service reads; the gate
+    # refuses a model equal to the champion), then the canary alone on the champion's own data.
+    out = w.run("4 make train", "make train")
+    assert "equal, not enough" in out, out[-3000:]
     out = w.run("4 make canary-demo", "make canary-demo", timeout=1800)
     assert "demo: one promotion, one rollback" in out, out[-4000:]
     out = w.run("4 make pipeline (the loop)", "make pipeline", timeout=2400)
