@@ -17,13 +17,14 @@ import datetime as dt
 import json
 import logging
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from core.files import write_text_atomically
 from core.sections import DriftSettings, FeatureDrift
 from core.settings import Settings
 from monitoring.reference import PREDICTION
@@ -131,7 +132,7 @@ def build_quality_report(
     snapshot, content, html, _ = _run(
         settings, [ClassificationPreset()], reference, labelled, numeric, categorical, label, f"{window}-quality"
     )
-    quality = Quality(len(labelled), _roc_auc(content), _reference_roc_auc(reference, label))
+    quality = Quality(len(labelled), roc_auc_of(content), reference_roc_auc(reference, label))
     return quality, str(html), snapshot
 
 
@@ -145,7 +146,34 @@ def _run(
     label: str | None,
     name: str,
 ) -> tuple[Any, dict[str, Any], Path, Path]:
-    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently import Report
+
+    # numpy's floating-point chatter inside Evidently's calculations; errstate, unlike
+    # warnings.catch_warnings, is safe in the background thread that writes reports.
+    with np.errstate(all="ignore"):
+        snapshot = Report(metrics, include_tests=True).run(
+            current_data=dataset(current, numeric, categorical, label),
+            reference_data=dataset(reference, numeric, categorical, label),
+            name=name,
+            timestamp=dt.datetime.now(dt.UTC),
+        )
+        html, data = report_paths(settings, name)
+        # Atomic: the trigger names a report before it is written, so a reader sees all or nothing.
+        write_text_atomically(html, snapshot.get_html_str(as_iframe=False))
+    content = snapshot.dict()
+    write_text_atomically(data, json.dumps(content, indent=1, default=str))
+    return snapshot, content, html, data
+
+
+def report_paths(settings: Settings, name: str) -> tuple[Path, Path]:
+    """Where the report ``name`` is saved: self-contained HTML and its JSON."""
+    folder = settings.monitoring_dir / "reports"
+    return folder / f"{name}.html", folder / f"{name}.json"
+
+
+def dataset(frame: pd.DataFrame, numeric: list[str], categorical: list[str], label: str | None) -> Any:
+    """A window as an Evidently ``Dataset``: its features, the probability, and the label if given."""
+    from evidently import BinaryClassification, DataDefinition, Dataset
 
     definition = DataDefinition(
         numerical_columns=[*numeric, PREDICTION],
@@ -153,21 +181,7 @@ def _run(
         classification=[BinaryClassification(target=label, prediction_probas=PREDICTION)] if label else None,
     )
     columns = [*numeric, *categorical, PREDICTION, *([label] if label else [])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas and scipy chatter inside Evidently's calculations
-        snapshot = Report(metrics, include_tests=True).run(
-            current_data=Dataset.from_pandas(current[columns].reset_index(drop=True), data_definition=definition),
-            reference_data=Dataset.from_pandas(reference[columns].reset_index(drop=True), data_definition=definition),
-            name=name,
-            timestamp=dt.datetime.now(dt.UTC),
-        )
-        folder = settings.monitoring_dir / "reports"
-        folder.mkdir(parents=True, exist_ok=True)
-        html, data = folder / f"{name}.html", folder / f"{name}.json"
-        snapshot.save_html(str(html))
-    content = snapshot.dict()
-    data.write_text(json.dumps(content, indent=1, default=str))
-    return snapshot, content, html, data
+    return Dataset.from_pandas(frame[columns].reset_index(drop=True), data_definition=definition)
 
 
 def _drift_options(drift: DriftSettings) -> dict[str, Any]:
@@ -220,14 +234,14 @@ def read_report(content: dict[str, Any], window: str, rows: int, share: float, h
     )
 
 
-def _roc_auc(content: dict[str, Any]) -> float:
+def roc_auc_of(content: dict[str, Any]) -> float:
     for metric in content["metrics"]:
         if str(metric.get("config", {}).get("type", "")).endswith(":RocAuc"):
             return float(metric["value"])
     raise ValueError("the report has no ROC AUC although labels were given")
 
 
-def _reference_roc_auc(reference: pd.DataFrame, label: str) -> float:
+def reference_roc_auc(reference: pd.DataFrame, label: str) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(reference[label], reference[PREDICTION]))

@@ -19,7 +19,7 @@ from typing import Any
 from core import processes, registry
 from core.settings import Settings
 from features import ingest
-from monitoring import simulator
+from monitoring import report_queue, simulator
 from monitoring.canary_quality import quality_probe
 from pipelines.flows.monitor import monitor
 from pipelines.flows.training import training_pipeline
@@ -63,6 +63,7 @@ def run_loop(settings: Settings, report: Any = print) -> LoopResult:
         return result
     finally:
         processes.stop(server)
+        report_queue.wait()  # the full Evidently reports still being written
 
 
 def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:

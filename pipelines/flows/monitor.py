@@ -1,8 +1,13 @@
 """The ``monitor`` flow: judge new windows of the prediction log; retrain when the policy says so.
 
-    prediction log ──► windows ──► drift report ─────┐
-    delayed labels ──► labelled windows ──► quality ─┴─► trigger policy ──► training-pipeline (subflow)
-                                                                  └─► canary (when given a service URL)
+    prediction log ──► windows ──► drift verdicts ─────┐
+    delayed labels ──► labelled windows ──► ROC AUC ───┴─► trigger policy ──► training-pipeline (subflow)
+                            │                                       └─► canary (when given a service URL)
+                            └─► full Evidently reports (HTML, JSON, workspace), written in the background
+
+The verdicts are Evidently's tests and metrics alone (monitoring/decisions.py); the
+full reports are queued (monitoring/report_queue.py) and written while the flow goes
+on. Whoever runs the flow waits for them before exiting (``report_queue.wait()``).
 
 It wires the steps of ``pipelines/steps/monitor.py``, keeps the monitor's memory
 (``.state/monitoring/state.json``) and starts the retraining as a Prefect subflow, so
@@ -19,7 +24,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from core import registry
-from monitoring import policy, windows
+from monitoring import policy, report_queue, windows
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.flows.training import training_pipeline
 from pipelines.results import MonitorResult
@@ -34,6 +39,7 @@ judge_quality = task(name="judge-quality", cache_policy=NO_CACHE)(steps.judge_qu
 def monitor(settings: SettingsParameter, retrain: bool = True, service_url: str | None = None) -> MonitorResult:
     """Judge the windows logged since the last run, then the windows whose labels arrived."""
     result = MonitorResult(steps.champion_version(settings))
+    report_queue.resume(settings)  # full reports a stopped run left unwritten
     state = policy.read_state(settings)
     predictions = windows.load_predictions(settings)
     now = dt.datetime.now(dt.UTC)
