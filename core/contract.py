@@ -8,6 +8,8 @@ card's data section. No column name of the demo lender is written anywhere else.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -29,6 +31,19 @@ class NumericColumn(Strict):
         return self
 
 
+class DuplicateEvents(Strict):
+    """Two rows of one entity at one timestamp (one customer, two applications in the same second).
+
+    ``refuse``: the raw-batch suite fails the batch at ingest, naming the rows, and it is
+    quarantined before any feature is computed. ``keep``: both rows are kept; tied rows
+    are put in order by ``tie_breaker`` (null: the record id) and each later one is
+    moved a microsecond past the one before, so each stays its own event.
+    """
+
+    action: Literal["refuse", "keep"] = "refuse"
+    tie_breaker: str | None = None
+
+
 class Schema(Strict):
     """The data contract: the validation suite is derived from it, and so are the features."""
 
@@ -39,6 +54,7 @@ class Schema(Strict):
     sensitive: tuple[str, ...] = ()
     numeric: dict[str, NumericColumn]
     categorical: dict[str, tuple[str, ...]]
+    duplicate_events: DuplicateEvents = DuplicateEvents()
 
     @property
     def feature_columns(self) -> list[str]:
@@ -60,4 +76,18 @@ class Schema(Strict):
             raise ValueError(f"columns both numeric and categorical: {sorted(overlap)}")
         if not self.feature_columns:
             raise ValueError("no feature columns left after removing keys, label and sensitive")
+        return self
+
+    @property
+    def tie_breaker(self) -> str | None:
+        """The column that orders rows of one entity at one timestamp (``duplicate_events``)."""
+        return self.duplicate_events.tie_breaker or self.record_id
+
+    @model_validator(mode="after")
+    def _ties_can_be_broken(self) -> Schema:
+        if self.duplicate_events.action == "keep" and self.tie_breaker not in self.required_columns:
+            raise ValueError(
+                "duplicate_events.action is 'keep' but no tie_breaker orders the tied rows: "
+                "set duplicate_events.tie_breaker to a described column, or schema.record_id"
+            )
         return self

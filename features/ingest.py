@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.contract import Schema
 from core.settings import Settings
 from core.synthetic import LenderConfig, generate_week
 
@@ -165,4 +166,24 @@ def load_raw(settings: Settings, folder: Path | None = None) -> pd.DataFrame:
     if not paths:
         raise FileNotFoundError(f"no batches in {folder or settings.raw_dir}; run the ingest step first")
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    frame = break_ties(frame, settings.schema_)
     return frame.sort_values(settings.schema_.timestamp, kind="stable").reset_index(drop=True)
+
+
+def break_ties(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """With ``duplicate_events: keep``, rows of one entity at one timestamp become distinct events.
+
+    Each entity's rows are ordered by time, then by the tie-breaker; a row that is not
+    later than the one before moves to a microsecond after it. The raw batches stay as
+    they arrived; only what features and training read is ordered. With ``refuse``, a
+    batch holding such rows never reached the raw store (the validation suite).
+    """
+    if schema.duplicate_events.action != "keep" or frame.empty:
+        return frame
+    entity, timestamp, tie = schema.entity, schema.timestamp, schema.tie_breaker
+    stamps = pd.to_datetime(frame[timestamp], utc=True)
+    ordered = frame.assign(**{timestamp: stamps}).sort_values([entity, timestamp, str(tie)], kind="stable")
+    position = pd.to_timedelta(ordered.groupby(entity, sort=False).cumcount(), unit="us")
+    # Strictly increasing per entity: the running maximum of (time - position), plus position.
+    shifted = (ordered[timestamp] - position).groupby(ordered[entity], sort=False).cummax() + position
+    return ordered.assign(**{timestamp: shifted}).sort_index()

@@ -108,6 +108,9 @@ def raw_batch_expectations(settings: Settings) -> list[Expectation]:
         add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
     if schema.record_id:
         add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id))
+    if schema.duplicate_events.action == "refuse":
+        keys = [schema.entity, schema.timestamp]
+        add("event.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=keys))
     for column, spec in schema.numeric.items():
         add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES))
         add(
@@ -157,7 +160,8 @@ def run_suite(
     (result_id, result), *_ = outcome.run_results.items()
     page = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])[0]["site_url"]
     result_json = result.to_json_dict()
-    failures = [_describe(item) for item in result_json["results"] if not item["success"]]
+    record_id = settings.schema_.record_id if settings.schema_.record_id in frame else None
+    failures = [_describe(item, frame, record_id) for item in result_json["results"] if not item["success"]]
     return ValidationOutcome(
         success=bool(outcome.success),
         evaluated=len(result_json["results"]),
@@ -234,7 +238,7 @@ def validate_feature_table(frame: pd.DataFrame, settings: Settings, name: str, e
     return run_suite(frame, settings, "feature_table", feature_table_expectations(settings, expected_rows), name)
 
 
-def _describe(item: dict[str, Any]) -> FailedExpectation:
+def _describe(item: dict[str, Any], frame: pd.DataFrame, record_id: str | None) -> FailedExpectation:
     config, result = item["expectation_config"], item.get("result") or {}
     check = (config.get("meta") or {}).get("check", config["type"])
     errors = {v.get("exception_message") for v in (item.get("exception_info") or {}).values() if isinstance(v, dict)}
@@ -246,6 +250,9 @@ def _describe(item: dict[str, Any]) -> FailedExpectation:
         sample = ", ".join(repr(v) for v in (result.get("partial_unexpected_list") or [])[:5])
         observed = f"{result['unexpected_count']} unexpected ({result.get('unexpected_percent', 0):.1f}%)"
         observed += f", e.g. {sample}" if sample else ""
+        rows = result.get("partial_unexpected_index_list") or []
+        if record_id and rows and all(isinstance(r, int) for r in rows):  # name the rows by their record id
+            observed += f"; {record_id} " + ", ".join(str(v) for v in frame[record_id].iloc[rows[:10]])
     else:
         observed = f"observed {result.get('observed_value')!r}"
     return FailedExpectation(check, config["type"], observed)

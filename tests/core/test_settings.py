@@ -78,3 +78,12 @@ def test_missing_and_malformed_files_are_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("data: [unclosed")
     with pytest.raises(SettingsError, match="not valid YAML"):
         load_settings(tmp_path / "broken.yaml")
+
+
+def test_keeping_duplicate_events_needs_a_tie_breaker(tmp_path: Path) -> None:
+    keep = {"duplicate_events": {"action": "keep"}}
+    assert load_settings(write_params(tmp_path, schema=keep)).schema_.tie_breaker == "application_id"
+    with pytest.raises(SettingsError, match="tie_breaker"):
+        load_settings(write_params(tmp_path, schema={**keep, "record_id": None}))
+    with pytest.raises(SettingsError, match="duplicate_events"):
+        load_settings(write_params(tmp_path, schema={"duplicate_events": {"action": "drop"}}))
