@@ -40,7 +40,7 @@ def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | Non
     """
     retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
     waiting = ingest.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    verdicts = [validate(settings, batch) for batch in waiting]
+    verdicts = validate(settings, waiting)
     tables = engineer(settings)
     versions = version.with_options(retries=retries, retry_delay_seconds=delay)(settings)
     data.stop_if_quarantined(verdicts)

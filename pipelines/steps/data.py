@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.settings import Settings
 from features import engineering, ingest, store, versioning
-from features.validation import validate_batch, validate_feature_table
+from features.validation import validate_batches, validate_feature_table
 from pipelines.results import BatchVerdict, DataVersions, FeatureTables, StoreState
 from pipelines.steps import log
 
@@ -38,18 +38,23 @@ def land(settings: Settings) -> list[Path]:
     return waiting
 
 
-def validate(settings: Settings, batch: Path) -> BatchVerdict:
-    """Accept a batch into the raw store, or quarantine it whole beside its report."""
-    frame = ingest.read_table(batch)
-    outcome = validate_batch(frame, settings, batch.stem)
-    if outcome.success:
-        ingest.accept(batch, settings)
-        log().info("%s: %d rows passed %d expectations", batch.stem, len(frame), outcome.evaluated)
-        return BatchVerdict(batch.stem, True)
-    folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
-    failures = [str(f) for f in outcome.failures]
-    log().error("%s", _quarantine_message(batch.stem, folder, failures))
-    return BatchVerdict(batch.stem, False, failures, str(folder))
+def validate(settings: Settings, batches: list[Path]) -> list[BatchVerdict]:
+    """Validate every waiting batch in one pass; accept each into the raw store, or quarantine it whole."""
+    import pyarrow.parquet as pq
+
+    verdicts = []
+    for batch, outcome in zip(batches, validate_batches(batches, settings), strict=True):
+        if outcome.success:
+            rows = pq.ParquetFile(batch).metadata.num_rows
+            ingest.accept(batch, settings)
+            log().info("%s: %d rows passed %d expectations", batch.stem, rows, outcome.evaluated)
+            verdicts.append(BatchVerdict(batch.stem, True))
+            continue
+        folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
+        failures = [str(f) for f in outcome.failures]
+        log().error("%s", _quarantine_message(batch.stem, folder, failures))
+        verdicts.append(BatchVerdict(batch.stem, False, failures, str(folder)))
+    return verdicts
 
 
 def stop_if_quarantined(verdicts: list[BatchVerdict]) -> None:

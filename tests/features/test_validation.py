@@ -131,3 +131,22 @@ def test_kept_events_are_ordered_by_the_tie_breaker_and_become_distinct(batch: p
     assert ties.iloc[0] == pd.Timestamp(batch["event_timestamp"][3])  # the first keeps its time
     table = customer_history(raw, settings.schema_, settings.features)
     assert validate_feature_table(table, settings, "history", expected_rows=len(raw)).success
+
+
+def test_landed_batches_are_validated_in_one_pass_each_judged_on_its_own(settings: Settings, tmp_path: Path) -> None:
+    from features.validation import validate_batches
+
+    config = LenderConfig(applications_per_week=600, customers=1000)
+    paths = []
+    for week, scenario in ((3, "none"), (4, "quality_incident"), (5, "none")):
+        paths.append(tmp_path / f"week_{week}.parquet")
+        generate_week(config, week, scenario).to_parquet(paths[-1], index=False)
+    tiny = tmp_path / "week_6.parquet"
+    generate_week(config, 6).head(50).to_parquet(tiny, index=False)  # a row count the batch alone breaks
+
+    outcomes = validate_batches([*paths, tiny], settings)
+    assert [o.success for o in outcomes] == [True, False, True, False]
+    assert {"region.categories", "credit_utilization.range"} <= {f.check for f in outcomes[1].failures}
+    assert {f.check for f in outcomes[3].failures} == {"rows.count"}
+    assert all(o.docs_page is not None and o.docs_page.exists() for o in outcomes)
+    assert len({o.docs_page for o in outcomes}) == 4
