@@ -3,13 +3,17 @@
 The trigger decides from ``decisions.py`` in well under a second. The full reports
 (every distribution binned and drawn, self-contained HTML, JSON, an entry in the
 Evidently workspace behind ``make monitor-ui``) take seconds each, so they are queued
-here and written in order by one background thread while the loop goes on.
+here and written in order by one background process while the loop goes on: a process,
+not a thread, because the work is pure Python (plotly figures): in a thread it would
+hold the interpreter lock that the traffic simulator's threads need (and the reports'
+``warnings.catch_warnings`` is not thread-safe). It starts, and imports Evidently, on
+the first job, and serves every later job of the process.
 
 Nothing is lost if the process stops first. A job is on disk before it is queued:
 ``monitoring/reports/pending/<report>.json``, with the window's rows beside it as
 parquet, removed once the report is saved. ``wait()`` drains the queue: the loop and
-the CLI call it before they finish (and Python waits for the writer thread at exit
-anyway). A job that a killed process left behind is written by the next monitor run
+the CLI call it before they finish (and Python waits for the writer at exit anyway).
+A job that a killed process left behind is written by the next monitor run
 (``resume``), before it judges anything new. A report that fails is logged as an error
 and its job kept, so the next run tries again.
 """
@@ -18,9 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import threading
-import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -104,11 +108,11 @@ def write(settings: Settings, job: ReportJob, rows: pd.DataFrame | None, referen
 
 
 class _Queue:
-    """One writer thread for the process, started on the first job."""
+    """One writer process for this process, started on the first job."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: ProcessPoolExecutor | None = None
         self._futures: dict[tuple[Path, str], Future[None]] = {}
 
     def knows(self, settings: Settings, job: ReportJob) -> bool:
@@ -120,8 +124,8 @@ class _Queue:
     ) -> None:
         with self._lock:
             if self._executor is None:
-                _quiet_report_metrics()
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidently-reports")
+                # spawn: a fresh interpreter, not a fork of this one and its threads (Prefect's, the simulator's)
+                self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
             future = self._executor.submit(write, settings, job, rows, reference)
             self._futures[(settings.monitoring_dir, job.name)] = future
         future.add_done_callback(lambda done: _log_failure(job, done))
@@ -135,20 +139,6 @@ class _Queue:
                 if self._futures.get(key) is future:
                     del self._futures[key]
         return failed
-
-
-def _quiet_report_metrics() -> None:
-    """Silence scikit-learn's "precision is ill-defined" from the quality reports' tables.
-
-    A window where the model predicts no default at the decision threshold is normal
-    traffic, not a problem to print mid-loop. ``warnings.catch_warnings`` would scope
-    this, but it swaps the process-wide filter list and is unsafe in a thread; a filter
-    for this one category is the narrow alternative (the platform's own metrics pass
-    ``zero_division`` and never raise it).
-    """
-    from sklearn.exceptions import UndefinedMetricWarning
-
-    warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
 
 
 def _log_failure(job: ReportJob, done: Future[None]) -> None:

@@ -17,11 +17,11 @@ import datetime as dt
 import json
 import logging
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from core.files import write_text_atomically
@@ -148,9 +148,8 @@ def _run(
 ) -> tuple[Any, dict[str, Any], Path, Path]:
     from evidently import Report
 
-    # numpy's floating-point chatter inside Evidently's calculations; errstate, unlike
-    # warnings.catch_warnings, is safe in the background thread that writes reports.
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas and scipy chatter inside Evidently's calculations
         snapshot = Report(metrics, include_tests=True).run(
             current_data=dataset(current, numeric, categorical, label),
             reference_data=dataset(reference, numeric, categorical, label),
