@@ -130,6 +130,10 @@ class FeatureSettings(Strict):
     # Feast's configuration template in features/feature_repo/: where the registry and
     # the online store live. ${VARIABLES} in it come from the environment.
     store_config: str = Field("feature_store.yaml", pattern=r"^feature_store[a-z0-9_.-]*\.yaml$")
+    # Where the history table is computed and the point-in-time join runs: pandas, in
+    # memory; or DuckDB, out of core (SQL over the raw files; Feast's DuckDB offline store).
+    engine: Literal["pandas", "duckdb"] = "pandas"
+    engine_memory_gb: float | None = Field(None, gt=0)  # DuckDB's memory limit; null: its default (80% of RAM)
 
     @property
     def service_name(self) -> str:

@@ -160,6 +160,13 @@ def quarantine(batch: Path, settings: Settings, report: dict[str, Any], docs_pag
     return folder
 
 
+def count_rows(paths: list[Path]) -> int:
+    """Rows in these parquet files, from their footers (nothing else is read)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
 def load_raw(settings: Settings, folder: Path | None = None) -> pd.DataFrame:
     """All accepted batches as one frame, in event order."""
     paths = sorted((folder or settings.raw_dir).glob(f"{BATCH_PREFIX}*.parquet"))

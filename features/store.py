@@ -5,7 +5,7 @@ schema follows ``features.history`` in params.yaml. ``feature_repo/`` holds the
 ``feature_store.yaml`` read by both the SDK (here) and the ``feast`` CLI, whose
 ``${MLOPS_STATE_DIR}`` puts the registry and the online store in the state folder.
 
-Both read paths end in ``complete_features``: the training frame comes from
+Both read paths end in ``finished_columns``: the training frame comes from
 ``get_historical_features`` (point in time), the serving row from
 ``get_online_features``, and the same function adds the request-time ratios to each.
 """
@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import os
 import string
+from collections import ChainMap
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +31,6 @@ from core.environment import tool_environment
 from core.settings import Settings
 from features.engineering import (
     FeatureColumns,
-    complete_features,
     finished_columns,
     history_feature_names,
     request_feature_names,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 FEATURE_REPO = Path(__file__).resolve().parent / "feature_repo"
 HISTORY_VIEW = "customer_history"
+ROW = "_event_position"  # carried through Feast's join, to put each event's features back in place
 
 
 def history_table_path(settings: Settings) -> Path:
@@ -65,6 +66,9 @@ def repo_config(settings: Settings, environ: Mapping[str, str] | None = None) ->
         raise KeyError(f"{template.name} needs the environment variable {missing.args[0]}, which is not set") from None
     config = yaml.safe_load(filled)
     config["project"] = settings.features.project
+    if settings.features.engine == "duckdb" and config.get("offline_store", {}).get("type") == "file":
+        # The same parquet source, joined by Feast's DuckDB offline store: out of core.
+        config["offline_store"] = {"type": "duckdb"}
     return RepoConfig(repo_path=FEATURE_REPO, **config)
 
 
@@ -144,20 +148,31 @@ def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame
     pass through, one output row per event, in the same order. Each row gets the
     feature values known at its event time, no later; a customer with no earlier
     application gets missing values, as the online store answers for one.
+
+    Only the keys go to Feast, with each event's position, and the features come back
+    into place by it: the events are copied once, however large.
     """
     schema = settings.schema_
-    keys = [schema.entity, schema.timestamp]
-    entity_df = events.assign(**{schema.timestamp: pd.to_datetime(events[schema.timestamp], utc=True)})
-    if entity_df.duplicated(keys).any():
+    stamps = pd.to_datetime(events[schema.timestamp], utc=True)
+    keys = pd.DataFrame({schema.entity: events[schema.entity].to_numpy(), schema.timestamp: stamps.to_numpy()})
+    keys[ROW] = np.arange(len(events))
+    if keys.duplicated([schema.entity, schema.timestamp]).any():
         raise ValueError(f"events repeat ({schema.entity}, {schema.timestamp}) pairs; each event must be unique")
     service = store.get_feature_service(settings.features.service_name)
-    joined = store.get_historical_features(entity_df=entity_df[keys], features=service).to_df()
-    # Feast's file store returns rows in its own order and leaves out events that no
-    # feature row precedes; merging back keeps every event, in order.
-    names = history_feature_names(settings.features)
-    joined[schema.timestamp] = pd.to_datetime(joined[schema.timestamp], utc=True)
-    frame = entity_df.merge(joined[keys + names], on=keys, how="left", validate="one_to_one")
-    return complete_features(frame, settings.features)
+    joined = store.get_historical_features(entity_df=keys, features=service).to_df()
+    del keys
+    # Feast's stores return rows in their own order and may leave out events that no
+    # feature row precedes: those keep missing values, as an unknown customer online.
+    position = joined[ROW].to_numpy()
+    features: dict[str, np.ndarray] = {}
+    for name in history_feature_names(settings.features):
+        values = np.full(len(events), np.nan)
+        values[position] = joined[name].to_numpy(dtype="float64", na_value=np.nan)
+        features[name] = values
+    del joined
+    finished = finished_columns(ChainMap(features, events), settings.features)  # type: ignore[arg-type]
+    added: dict[str, Any] = {schema.timestamp: stamps, **features, **finished}
+    return events.assign(**added)
 
 
 class OnlineFeatures:
