@@ -23,7 +23,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
+.PHONY: bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -181,3 +181,7 @@ bench-governance: ## benchmark governance: cost per registration and per explain
 
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m benchmarks.serving
+
+ROWS ?= 100000,1000000,3000000
+bench-scale: ## the training pipeline at 100k, 1M and 3M rows: time and peak memory per step, growth (ROWS=, SET=)
+	$(PY) -m benchmarks.scale --rows $(ROWS) $(foreach pair,$(SET),--set $(pair))

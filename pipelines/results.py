@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.timing import StepTime
 from monitoring.drift_alert import DriftAlert
 from monitoring.policy import Trigger
 from monitoring.reports import WindowReport
@@ -68,6 +69,7 @@ class Registration:
 
 @dataclass
 class PipelineResult:
+    steps: list[StepTime]  # in the order they ran: wall time and peak memory of each
     level: int
     drift_alert: DriftAlert | None
     batches: list[BatchVerdict]
@@ -116,6 +118,7 @@ class LoopResult:
     canary: CanaryRun | None = None
     canary_traffic: TrafficResult | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    steps: list[StepTime] = field(default_factory=list)  # the loop's own steps, in order, with their wall time
 
     @property
     def retrained(self) -> PipelineResult | None:

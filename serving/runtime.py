@@ -96,6 +96,8 @@ class ServingRuntime:
         pair or the new, never a half. A promotion moves the champion alias and the
         state together, so both models are reloaded then.
         """
+        if self.champion is None:
+            self._take_first_champion()
         try:
             seen = self._state_file.stat().st_mtime_ns
         except FileNotFoundError:
@@ -114,6 +116,17 @@ class ServingRuntime:
                     state = CanaryState(note=f"challenger v{state.challenger_version} is not behind the alias")
                     challenger = None
             self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
+
+    def _take_first_champion(self) -> None:
+        """A service started before any model is champion (the loop starts it while the first
+        registration is governed) becomes ready as soon as the alias is set."""
+        champion = load_alias(self.settings, registry.CHAMPION)
+        if champion is None:
+            return
+        with self._lock:
+            if self.champion is None:
+                self.champion = champion
+                logger.info("champion v%s loaded: ready", champion.version)
 
     def _routed(self, application: LoanApplication, work: Callable[[LoadedModel, pd.DataFrame], T]) -> Routed[T]:
         """Route the application (sticky), look up its features, and run ``work`` with the chosen model.

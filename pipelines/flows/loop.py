@@ -18,12 +18,15 @@ from typing import Any
 
 from core import processes, registry
 from core.settings import Settings
+from core.timing import StepClock
 from features import ingest
 from monitoring import report_queue, simulator
 from monitoring.canary_quality import quality_probe
+from pipelines import warmup
 from pipelines.flows.monitor import monitor
 from pipelines.flows.training import training_pipeline
-from pipelines.results import LoopResult, WeekOfTraffic
+from pipelines.results import LoopResult, PipelineResult, WeekOfTraffic
+from pipelines.steps import register
 from serving import launch
 from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
@@ -46,24 +49,45 @@ def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: thr
 
 
 def run_loop(settings: Settings, report: Any = print) -> LoopResult:
-    """Train, then serve on a free loopback port through the simulated weeks; stop the server."""
+    """Train, then serve on a free loopback port through the simulated weeks; stop the server.
+
+    Each step's wall time goes on the result (``LoopResult.steps``) for the summary. Two
+    waits overlap other work: Prefect's API starts while the libraries import
+    (``pipelines/warmup.py``), and the service starts as soon as the first model is
+    registered, while governance still reviews it.
+    """
+    clock = StepClock()
+    with clock.step("start"):
+        warmup.prepare()
     report("== 1. train, gate and register")
-    training = training_pipeline(settings)
-    if registry.alias_version(settings, registry.CHAMPION) is None:
-        raise NoChampion(
-            f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
-            "the rules and the MLflow run above say why"
-        )
     log = settings.state / "serving" / "pipeline-server.log"
-    server, url = launch.start_service(settings, log)
+    service = launch.ServiceStart(settings, log)
     try:
+        with clock.step("train"):
+            training = _with_service_started_on_registration(settings, service)
+        if registry.alias_version(settings, registry.CHAMPION) is None:
+            raise NoChampion(
+                f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
+                "the rules and the MLflow run above say why"
+            )
+        with clock.step("serve"):
+            _, url = service.ready()  # what is left of its start
         report(f"== 2. serving the champion on {url} (log: {log})")
-        result = LoopResult(training, url)
-        weeks_of_traffic(settings, result, report, first_step=3)
+        result = LoopResult(training, url, steps=clock.steps)
+        weeks_of_traffic(settings, result, report, first_step=3, clock=clock)
         return result
     finally:
-        processes.stop(server)
-        report_queue.wait()  # the full Evidently reports still being written
+        service.stop()
+        with clock.step("reports"):
+            report_queue.wait()  # the full Evidently reports still being written
+
+
+def _with_service_started_on_registration(settings: Settings, service: launch.ServiceStart) -> PipelineResult:
+    token = register.on_registered.set(lambda version: service.start())
+    try:
+        return training_pipeline(settings)
+    finally:
+        register.on_registered.reset(token)
 
 
 def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:
@@ -71,8 +95,9 @@ def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:
     if registry.alias_version(settings, registry.CHAMPION) is None:
         raise NoChampion("no champion yet: run `make pipeline` (or `make train`) first")
     processes.wait_until(None, f"{url}/readyz")
-    result = LoopResult(None, url)
-    weeks_of_traffic(settings, result, report, first_step=1)
+    clock = StepClock()
+    result = LoopResult(None, url, steps=clock.steps)
+    weeks_of_traffic(settings, result, report, first_step=1, clock=clock)
     for week in result.weeks:
         for judged in week.monitor.windows if week.monitor else []:
             report(f"week {week.week}: {judged.report.window}: {judged.decision}")
@@ -80,16 +105,21 @@ def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:
     return result
 
 
-def weeks_of_traffic(settings: Settings, result: LoopResult, report: Any, first_step: int) -> None:
+def weeks_of_traffic(
+    settings: Settings, result: LoopResult, report: Any, first_step: int, clock: StepClock | None = None
+) -> None:
     """Normal weeks, then drifted ones, the monitor after each; a retrained challenger goes to its canary."""
+    clock = clock or StepClock()
     simulation = settings.monitoring.simulation
     week = ingest.next_week(settings)
     plan = ["none"] * simulation.normal_weeks + [simulation.scenario] * simulation.drift_weeks
     for number, scenario in enumerate(plan, start=first_step):
         report(f"== {number}. week {week} of traffic ({scenario}), then the monitor")
-        traffic = serve_week(settings, result.url, week, scenario)
+        with clock.step(f"week {week} traffic"):
+            traffic = serve_week(settings, result.url, week, scenario)
         report(f"   {traffic.sent} requests in {traffic.seconds:.1f} s, statuses {dict(traffic.statuses)}")
-        outcome = monitor(settings)
+        with clock.step(f"week {week} monitor"):
+            outcome = monitor(settings)
         result.weeks.append(WeekOfTraffic(week, scenario, traffic, outcome))
         week += 1
         for judged in outcome.windows:
@@ -99,9 +129,10 @@ def weeks_of_traffic(settings: Settings, result: LoopResult, report: Any, first_
             report(f"   retrained: gate {registration.verdict}; {registration.alias or 'not registered'}")
             if registration.alias == registry.CHALLENGER:
                 report(f"== {number + 1}. canary of v{registration.version} under week {week} of traffic")
-                result.canary, result.canary_traffic = canary_under_traffic(
-                    settings, result.url, week, scenario, report
-                )
+                with clock.step("canary"):
+                    result.canary, result.canary_traffic = canary_under_traffic(
+                        settings, result.url, week, scenario, report
+                    )
             break
     result.aliases = registry.aliases(settings)
 

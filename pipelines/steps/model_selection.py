@@ -38,12 +38,19 @@ def training_data(settings: Settings, raw: pd.DataFrame, state: StoreState | Non
     return engineering.join_history(raw, table, settings.schema_, settings.features)
 
 
+def training_set(settings: Settings, state: StoreState | None) -> pd.DataFrame:
+    """Every accepted application with the features known at its time: the point-in-time join."""
+    return training_data(settings, ingest.load_raw(settings), state)
+
+
 def train(
-    settings: Settings, versions: DataVersions, state: StoreState | None, trigger: dict[str, str] | None = None
+    settings: Settings,
+    frame: pd.DataFrame,
+    versions: DataVersions,
+    state: StoreState | None,
+    trigger: dict[str, str] | None = None,
 ) -> TrainingOutcome:
-    """Search the configured space (each candidate a nested run), refit the best, log it."""
-    raw = ingest.load_raw(settings)
-    frame = training_data(settings, raw, state)
+    """Search the configured space on ``frame`` (each candidate a nested run), refit the best, log it."""
     columns = store.model_feature_columns(settings)
     metric = settings.training.search.primary_metric
 

@@ -48,7 +48,7 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
 def register_model(
     settings: Settings,
     frame: pd.DataFrame,
-    alias: str,
+    alias: str | None,
     columns: engineering.FeatureColumns | None = None,
     governed: bool = False,
 ) -> str:
