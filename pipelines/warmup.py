@@ -15,12 +15,20 @@ from __future__ import annotations
 import importlib
 import threading
 
+from core import registry
+from core.settings import Settings
+
 # What the loop's steps import on their first use, heaviest first.
 LIBRARIES = ("great_expectations", "feast", "mlflow", "evidently", "sklearn.ensemble", "dvc.repo")
 
 
-def prepare() -> None:
-    """Start Prefect's ephemeral API (unless a server is configured) while importing the libraries."""
+def prepare(settings: Settings) -> None:
+    """Start Prefect's ephemeral API (unless a server is configured) while importing the libraries.
+
+    The MLflow store is created then too (on SQLite, its tables and migrations): the
+    first training would create it anyway, and a service started during that training
+    must find it complete, not race to create it.
+    """
     from prefect.settings import PREFECT_API_URL
 
     server = None if PREFECT_API_URL.value() else threading.Thread(target=_start_ephemeral_api, daemon=True)
@@ -28,6 +36,7 @@ def prepare() -> None:
         server.start()
     for name in LIBRARIES:
         importlib.import_module(name)
+    registry.client(settings).search_experiments(max_results=1)
     if server is not None:
         server.join()  # Prefect must not see a half-started server: the first flow waits for it here
 

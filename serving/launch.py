@@ -48,9 +48,9 @@ def start_service(settings: Settings, log: Path, port: int | None = None) -> tup
 class ServiceStart:
     """A service started now and waited for later, so its start overlaps what runs in between.
 
-    The loop starts it as soon as the first model is registered, while governance still
-    reviews it; the service becomes ready when the champion alias is set
-    (``ServingRuntime``). ``ready()`` starts it if nothing did, and waits.
+    The loop starts it as soon as the first training has served its features, while the
+    model is still searched and governed; the service becomes ready when the champion
+    alias is set (``ServingRuntime``). ``ready()`` starts it if nothing did, and waits.
     """
 
     def __init__(self, settings: Settings, log: Path) -> None:

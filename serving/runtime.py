@@ -119,7 +119,7 @@ class ServingRuntime:
 
     def _take_first_champion(self) -> None:
         """A service started before any model is champion (the loop starts it while the first
-        registration is governed) becomes ready as soon as the alias is set."""
+        model trains) becomes ready as soon as the alias is set."""
         champion = load_alias(self.settings, registry.CHAMPION)
         if champion is None:
             return

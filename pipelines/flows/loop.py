@@ -18,7 +18,7 @@ from typing import Any
 
 from core import processes, registry
 from core.settings import Settings
-from core.timing import StepClock
+from core.timing import StepClock, step_finished
 from features import ingest
 from monitoring import report_queue, simulator
 from monitoring.canary_quality import quality_probe
@@ -26,10 +26,14 @@ from pipelines import warmup
 from pipelines.flows.monitor import monitor
 from pipelines.flows.training import training_pipeline
 from pipelines.results import LoopResult, PipelineResult, WeekOfTraffic
-from pipelines.steps import register
 from serving import launch
 from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
+
+# The training step after which the service has what it needs to start: the Feast
+# registry and online store. It then imports and loads while the model is searched,
+# gated and governed, and becomes ready when the first champion is named.
+SERVICE_NEEDS = "feature store"
 
 
 class NoChampion(RuntimeError):
@@ -53,18 +57,18 @@ def run_loop(settings: Settings, report: Any = print) -> LoopResult:
 
     Each step's wall time goes on the result (``LoopResult.steps``) for the summary. Two
     waits overlap other work: Prefect's API starts while the libraries import
-    (``pipelines/warmup.py``), and the service starts as soon as the first model is
-    registered, while governance still reviews it.
+    (``pipelines/warmup.py``), and the service starts as soon as the features are
+    served, while the first model is still searched, gated and governed.
     """
     clock = StepClock()
     with clock.step("start"):
-        warmup.prepare()
+        warmup.prepare(settings)
     report("== 1. train, gate and register")
     log = settings.state / "serving" / "pipeline-server.log"
     service = launch.ServiceStart(settings, log)
     try:
         with clock.step("train"):
-            training = _with_service_started_on_registration(settings, service)
+            training = _with_service_started_early(settings, service)
         if registry.alias_version(settings, registry.CHAMPION) is None:
             raise NoChampion(
                 f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
@@ -82,12 +86,18 @@ def run_loop(settings: Settings, report: Any = print) -> LoopResult:
             report_queue.wait()  # the full Evidently reports still being written
 
 
-def _with_service_started_on_registration(settings: Settings, service: launch.ServiceStart) -> PipelineResult:
-    token = register.on_registered.set(lambda version: service.start())
+def _with_service_started_early(settings: Settings, service: launch.ServiceStart) -> PipelineResult:
+    """The first training; the service starts as soon as its features are served (Feast)."""
+
+    def started_after(step: str) -> None:
+        if step == SERVICE_NEEDS:
+            service.start()
+
+    token = step_finished.set(started_after)
     try:
         return training_pipeline(settings)
     finally:
-        register.on_registered.reset(token)
+        step_finished.reset(token)
 
 
 def drift_demo(settings: Settings, url: str, report: Any = print) -> LoopResult:

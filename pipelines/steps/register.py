@@ -16,8 +16,6 @@ Every step is recorded in the audit trail (``governance/audit.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +32,6 @@ from pipelines.steps.training import TrainedModel, evaluate
 from serving.models import load_alias
 
 ACTOR = "training-pipeline"
-
-# Called with the version as soon as a candidate that passed the gate is registered,
-# before governance reviews it: the loop starts the service then (pipelines/flows/loop.py).
-# A context variable, so a flow run carries it without it being a flow parameter.
-on_registered: ContextVar[Callable[[str], None] | None] = ContextVar("on_registered", default=None)
 
 
 @dataclass(frozen=True)
@@ -109,8 +102,6 @@ def gate_and_register(
     stage: Stage = "challenger" if champion else "champion"
     tags = _version_tags(settings, trained, verdict, run_id, lineage, champion.version if champion else None)
     version = registry.register(settings, model_uri, run_id, tags, alias=None)
-    if (registered := on_registered.get()) is not None:
-        registered(version)
     audit.record(
         settings,
         "registration",
