@@ -24,6 +24,7 @@ Scenarios change what arriving weeks look like:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,17 @@ def week_start(config: LenderConfig, week: int) -> dt.date:
 
 
 def customers(config: LenderConfig) -> pd.DataFrame:
-    """The fixed population of applicants: who they are, not what they apply for."""
+    """The fixed population of applicants: who they are, not what they apply for.
+
+    Drawn once per configuration and kept (it is the same every week): at a million
+    applications a week, drawing it again for each week cost more than the week itself.
+    Callers read it; a copy is theirs to change.
+    """
+    return _population(config).copy(deep=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _population(config: LenderConfig) -> pd.DataFrame:
     rng = np.random.default_rng([config.seed, 0])
     n = config.customers
     age = np.clip(rng.normal(41, 12, n), 18, 85)

@@ -172,8 +172,9 @@ def load_raw(settings: Settings, folder: Path | None = None) -> pd.DataFrame:
     paths = sorted((folder or settings.raw_dir).glob(f"{BATCH_PREFIX}*.parquet"))
     if not paths:
         raise FileNotFoundError(f"no batches in {folder or settings.raw_dir}; run the ingest step first")
-    frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    frame = break_ties(frame, settings.schema_)
+    frame = break_ties(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True), settings.schema_)
+    if frame[settings.schema_.timestamp].is_monotonic_increasing:  # weekly batches in order: no copy to sort
+        return frame
     return frame.sort_values(settings.schema_.timestamp, kind="stable").reset_index(drop=True)
 
 
