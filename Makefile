@@ -183,5 +183,6 @@ bench-serving: ## benchmark the service (champion, canary, shadow) against in-pr
 	$(PY) -m benchmarks.serving
 
 ROWS ?= 100000,1000000,3000000
-bench-scale: ## the training pipeline at 100k, 1M and 3M rows: time and peak memory per step, growth (ROWS=, SET=)
+SET ?= features.engine=duckdb
+bench-scale: ## the training pipeline at 100k, 1M and 3M rows (DuckDB engine): time, peak memory, growth per step (ROWS=, SET=)
 	$(PY) -m benchmarks.scale --rows $(ROWS) $(foreach pair,$(SET),--set $(pair))
