@@ -22,6 +22,7 @@ import logging
 import bentoml
 
 from core.settings import load_settings
+from serving.analysis import LATENCY_BUCKETS
 from serving.limits import ClientErrorFilter, MaxBodySize
 from serving.runtime import ServingRuntime
 from serving.schema import CreditDecision, Explanation, LoanApplication
@@ -38,7 +39,7 @@ LATENCY = bentoml.metrics.Histogram(
     name="credit_latency_seconds",
     documentation="Time to answer, features and model included",
     labelnames=["variant"],
-    buckets=(0.002, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5),
+    buckets=LATENCY_BUCKETS,
 )
 
 
