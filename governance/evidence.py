@@ -11,7 +11,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mlflow.exceptions import MlflowException
 
@@ -95,14 +95,18 @@ def card_sections(markdown: str) -> tuple[str, ...]:
     return tuple(line[3:].strip() for line in markdown.splitlines() if line.startswith("## "))
 
 
-def latest_decision(settings: Settings, version: str) -> Decision | None:
-    """The last approval or rejection the audit trail holds for ``version``."""
-    for entry in reversed(audit.history(settings)):
+def latest_decision(settings: Settings, version: str) -> tuple[Decision | None, tuple[str, ...]]:
+    """The last approval or rejection for ``version`` in a trail that verifies, and the trail's problems if not.
+
+    Decisions count only when the chain and its head verify (``audit.trusted_history``):
+    otherwise none is returned, and the problems say why.
+    """
+    trusted = audit.trusted_history(settings)
+    for entry in reversed(trusted.entries):
         if entry.version == str(version) and entry.event in ("approval", "rejection"):
-            if entry.event == "approval":
-                return Decision("approval", entry.actor, entry.reason, entry.time)
-            return Decision("rejection", entry.actor, entry.reason, entry.time)
-    return None
+            kind: Literal["approval", "rejection"] = "approval" if entry.event == "approval" else "rejection"
+            return Decision(kind, entry.actor, entry.reason, entry.time), ()
+    return None, tuple(trusted.problems)
 
 
 def protected_columns(settings: Settings) -> tuple[str, ...]:
@@ -118,6 +122,7 @@ def collect(settings: Settings, version: str) -> Evidence:
     mlflow.set_tracking_uri(settings.tracking_uri)  # the signature is read through models:/ URIs
     record = version_record(settings, version)
     fairness = read_json(settings, record, "fairness.json")
+    decision, trail_problems = latest_decision(settings, record.version)
     card = read_artifact(settings, record, "model_card.md")
     return Evidence(
         version=record.version,
@@ -131,5 +136,6 @@ def collect(settings: Settings, version: str) -> Evidence:
         protected=protected_columns(settings),
         card_sections=None if card is None else card_sections(card),
         explanation={"importance.json", "importance.png"} <= record.artifacts,
-        decision=latest_decision(settings, record.version),
+        decision=decision,
+        trail_problems=trail_problems,
     )

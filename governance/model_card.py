@@ -49,10 +49,20 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def _text(value: Any) -> str:
+    """Free text as Markdown that renders as the same text: any HTML in it is escaped, never interpreted.
+
+    Reasons, approver names, group names and the policy's prose are typed by people (or
+    arrive with the data); the HTML card is rendered from this Markdown, and Markdown
+    passes raw HTML through, so a ``<script>`` in a reason would run in the reader's browser.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return _text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _training_data(record: VersionRecord) -> list[str]:
@@ -165,7 +175,20 @@ def _history(settings: Settings, version: str) -> list[str]:
     entries = [e for e in audit.history(settings) if e.version == version and e.event in HISTORY_EVENTS]
     if not entries:
         return ["Nothing recorded yet."]
-    return _table(["when", "event", "by", "why"], [[e.time, e.event, e.actor, e.reason] for e in entries])
+    rows = [[e.time, e.event, _by(e.actor, e.details), e.reason] for e in entries]
+    trusted = audit.trusted_history(settings)
+    warning = (
+        [] if trusted.ok else ["", f"**The audit trail does not verify** ({trusted.problems[0]}): see `make audit`."]
+    )
+    return _table(["when", "event", "by", "why"], rows) + warning
+
+
+def _by(actor: str, details: dict[str, Any]) -> str:
+    """Who decided, as they named themselves, and who the machine says ran it (approvals record both)."""
+    vouched = [
+        f"{key.replace('_', ' ')}: {value}" for key, value in details.items() if key.startswith(("os_user", "ci_actor"))
+    ]
+    return f"{actor} ({'; '.join(vouched)})" if vouched else actor
 
 
 def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -> str:
@@ -175,8 +198,8 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
     reports = {stage: read_json(settings, record, f"compliance_{stage}.json") for stage in ("challenger", "champion")}
     lineage = record.lineage
     sections: dict[str, list[str]] = {
-        "Intended use": [facts.intended_use],
-        "Out of scope": [facts.out_of_scope],
+        "Intended use": [_text(facts.intended_use)],
+        "Out of scope": [_text(facts.out_of_scope)],
         "Training data": _training_data(record),
         "Features": _features(record, settings),
         "Metrics": _metrics(record, read_json(settings, record, "slices.json")),
@@ -189,7 +212,7 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
         ],
         "Verdicts": _verdicts(read_run_json(settings, record, "gate_verdict.json"), reports),
         "Approvals": _history(settings, record.version),
-        "Limitations": [facts.limitations],
+        "Limitations": [_text(facts.limitations)],
     }
     head = [
         f"# Model card: {settings.mlflow.registered_model}, version {record.version}",

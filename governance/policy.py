@@ -101,6 +101,7 @@ class Evidence:
     card_sections: tuple[str, ...] | None  # None: no model card logged
     explanation: bool
     decision: Decision | None = None
+    trail_problems: tuple[str, ...] = ()  # the audit trail does not verify: no decision in it can be trusted
 
 
 def metric_rules(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
@@ -178,7 +179,16 @@ def explanation_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
 
 
 def approval_rule(policy: Policy, stage: Stage, mode: ApprovalMode, evidence: Evidence) -> list[RuleResult]:
-    """A recorded rejection blocks in any mode; in manual mode the listed stages need an approval."""
+    """A recorded rejection blocks in any mode; in manual mode the listed stages need an approval.
+
+    A trail that does not verify blocks in any mode: a rejection in it may have been
+    removed, an approval forged.
+    """
+    if evidence.trail_problems:
+        shown = evidence.trail_problems[0] + (
+            f" (+{len(evidence.trail_problems) - 1} more)" if len(evidence.trail_problems) > 1 else ""
+        )
+        return [RuleResult("approval", False, f"the audit trail does not verify: {shown}; see make audit")]
     decision = evidence.decision
     if decision is not None and decision.kind == "rejection":
         return [RuleResult("approval", False, f"rejected by {decision.actor}: {decision.reason}")]

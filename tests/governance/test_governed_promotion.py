@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,8 +154,43 @@ def test_manual_mode_holds_the_first_champion_until_approved(workspace: Path, fr
     said = controller.approve(settings, "1", approver="risk-officer", reason="card and fairness reviewed")
     assert "promoted to champion" in said and registry.aliases(settings) == {"champion": "1"}
     card = evidence.read_artifact(settings, evidence.version_record(settings, "1"), "model_card.md") or ""
-    assert "| approval | risk-officer | card and fairness reviewed |" in card
+    assert f"| approval | risk-officer (os user: {getpass.getuser()}) | card and fairness reviewed |" in card
     assert "| promotion | risk-officer | approved: card and fairness reviewed |" in card
+
+
+def test_a_forged_approval_is_refused_and_the_trail_names_it(workspace: Path, frame: pd.DataFrame) -> None:
+    """An approval line appended by hand, chained correctly to the last line: the head, which only the trail's
+    writer moves, does not know it. The policy refuses to count it, and `make audit` names the line."""
+    from governance.cli import main
+    from governance.promotion import PromotionRefused, promote
+    from tests.governance.test_audit import _forge
+
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["governance"] = {"approval_mode": "manual"}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    settings = load_settings(workspace / "params.yaml", environ={})
+    decision, _ = submit(settings, frame, train(settings, frame))
+    assert decision.version == "1" and decision.alias is None
+    _forge(settings, "approval", "1", "mallory")
+    forged_line = len(audit.audit_path(settings).read_text().splitlines())
+    with pytest.raises(PromotionRefused, match=rf"approval \(the audit trail does not verify: line {forged_line}"):
+        promote(settings, "1", actor="tests", reason="forged")
+    assert registry.aliases(settings) == {}
+    assert main(["--params", str(workspace / "params.yaml"), "audit"]) == 1
+
+
+def test_an_approval_records_who_ran_it_and_its_card_escapes_free_text(workspace: Path, frame: pd.DataFrame) -> None:
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["governance"] = {"approval_mode": "manual"}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    settings = load_settings(workspace / "params.yaml", environ={})
+    submit(settings, frame, train(settings, frame))
+    injected = "<script>alert('card')</script>"
+    controller.approve(settings, "1", approver="risk-officer", reason=injected)
+    approval = next(e for e in audit.history(settings) if e.event == "approval")
+    assert approval.actor == "risk-officer" and approval.details["os_user"] == getpass.getuser()
+    page = (evidence.version_dir(settings, "1") / "model_card.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert" in page
 
 
 def test_a_rejected_challenger_is_retired_and_never_promoted(settings: Settings, frame: pd.DataFrame) -> None:
