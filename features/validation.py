@@ -12,6 +12,7 @@ idempotent (GX's ``add`` refuses names that already exist in a file context).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -49,6 +50,22 @@ class ValidationOutcome:
     failures: list[FailedExpectation]
     result: dict[str, Any]
     docs_page: Path | None
+
+    def record(self, batch: Path, suite: str) -> dict[str, Any]:
+        """What validated ``batch``, to keep beside it: GX's ids for the result and its fingerprint of the data,
+        the outcome, and the md5 of the file itself (the hash DVC gives it), so the evidence names the exact bytes."""
+        meta = self.result.get("meta") or {}
+        return {
+            "batch": batch.name,
+            "md5": hashlib.md5(batch.read_bytes(), usedforsecurity=False).hexdigest(),
+            "suite": suite,
+            "validation_id": meta.get("validation_id"),
+            "validated_at": meta.get("validation_time"),
+            "gx_data_fingerprint": (meta.get("batch_markers") or {}).get("pandas_data_fingerprint"),
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "failures": [str(f) for f in self.failures],
+        }
 
 
 def _context(settings: Settings) -> AbstractDataContext:
@@ -181,6 +198,48 @@ def served_window_expectations(settings: Settings, columns: Iterable[str]) -> li
     """
     present = set(columns) - {settings.schema_.label, settings.schema_.timestamp, settings.schema_.record_id}
     return [e for e in raw_batch_expectations(settings) if getattr(e, "column", None) in present]
+
+
+RECORD_SUFFIX = ".validation.json"
+
+
+def record_path(batch: Path) -> Path:
+    """Where an accepted batch's validation record lives: beside it in ``data/raw``, so DVC versions both."""
+    return batch.with_name(batch.stem + RECORD_SUFFIX)
+
+
+def write_record(batch: Path, outcome: ValidationOutcome) -> Path:
+    path = record_path(batch)
+    path.write_text(json.dumps(outcome.record(batch, "raw_batch"), indent=1))
+    return path
+
+
+def validation_evidence(batches: list[Path], data_version: str) -> dict[str, Any]:
+    """For a data version: each batch's validation record, and whether it vouches for the file as it is now.
+
+    A batch passes only if its record exists, says the suite succeeded, and names the
+    md5 of the very file in the version. The policy reads this (governance/evidence.py)
+    for the exact data version a candidate was trained on.
+    """
+    checked = []
+    for batch in sorted(batches):
+        path = record_path(batch)
+        if not path.exists():
+            checked.append({"batch": batch.name, "passed": False, "why": "no validation record"})
+            continue
+        record = json.loads(path.read_text())
+        md5 = hashlib.md5(batch.read_bytes(), usedforsecurity=False).hexdigest()
+        if record.get("md5") != md5:
+            checked.append({**record, "passed": False, "why": "the record names other bytes than the file"})
+        elif not record.get("success"):
+            checked.append({**record, "passed": False, "why": "its validation failed"})
+        else:
+            checked.append({**record, "passed": True, "why": ""})
+    return {
+        "data_version": data_version,
+        "batches": checked,
+        "passed": bool(checked) and all(c["passed"] for c in checked),
+    }
 
 
 def validate_served_window(frame: pd.DataFrame, settings: Settings, name: str) -> ValidationOutcome:

@@ -109,6 +109,25 @@ def latest_decision(settings: Settings, version: str) -> tuple[Decision | None, 
     return None, tuple(trusted.problems)
 
 
+def data_validation(validated: dict[str, Any] | None, lineage: dict[str, str]) -> str:
+    """What the run's validation evidence says of the data version the version was trained on.
+
+    "passed ..." only if the evidence is for that exact data version (the version's
+    ``data_version`` tag) and every batch in it has a passing, matching record; anything
+    else names what is missing or failed.
+    """
+    version = lineage.get("data_version")
+    if validated is None:
+        return "no validation results recorded with the training run"
+    if validated.get("data_version") != version:
+        return f"the results recorded are for data version {validated.get('data_version')}, not {version}"
+    batches = validated.get("batches") or []
+    failed = [f"{b.get('batch')} ({b.get('why')})" for b in batches if not b.get("passed")]
+    if failed or not batches:
+        return "failed: " + ("; ".join(failed[:5]) or "no batches")
+    return f"passed ({len(batches)} batches of data version {version}, each with a passing Great Expectations result)"
+
+
 def protected_columns(settings: Settings) -> tuple[str, ...]:
     """Columns no model may read: the sensitive attributes and the identifiers."""
     schema = settings.schema_
@@ -130,7 +149,7 @@ def collect(settings: Settings, version: str) -> Evidence:
         fairness=None
         if fairness is None
         else {k: float(fairness[k]) for k in ("demographic_parity_difference", "equalized_odds_difference")},
-        data_validation=record.lineage.get("data_validation"),
+        data_validation=data_validation(read_json(settings, record, "data_validation.json"), record.lineage),
         lineage=record.lineage,
         features=tuple(FeatureColumns.from_signature(record.source).all),
         protected=protected_columns(settings),

@@ -18,7 +18,7 @@ from typing import Any
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
-from governance.evidence import VersionRecord, read_json, read_run_json, version_dir
+from governance.evidence import VersionRecord, data_validation, read_json, read_run_json, version_dir
 from governance.policy import Policy
 
 METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error", "default_rate")
@@ -65,7 +65,7 @@ def _cell(value: Any) -> str:
     return _text(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _training_data(record: VersionRecord) -> list[str]:
+def _training_data(record: VersionRecord, validated: dict[str, Any] | None) -> list[str]:
     lineage = record.lineage
     rows: list[list[Any]] = [
         ["data version (DVC, data/raw)", lineage.get("data_version", "not recorded")],
@@ -74,7 +74,7 @@ def _training_data(record: VersionRecord) -> list[str]:
         ["holdout starts", record.params.get("holdout_start", "?")],
         ["training rows", int(record.metrics.get("train_rows", 0))],
         ["holdout rows", int(record.metrics.get("holdout_rows", 0))],
-        ["data validation", lineage.get("data_validation", "not recorded")],
+        ["data validation", data_validation(validated, lineage)],
     ]
     return _table(["what", "value"], rows)
 
@@ -200,7 +200,7 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
     sections: dict[str, list[str]] = {
         "Intended use": [_text(facts.intended_use)],
         "Out of scope": [_text(facts.out_of_scope)],
-        "Training data": _training_data(record),
+        "Training data": _training_data(record, read_json(settings, record, "data_validation.json")),
         "Features": _features(record, settings),
         "Metrics": _metrics(record, read_json(settings, record, "slices.json")),
         "Fairness": _fairness(read_json(settings, record, "fairness.json"), policy),

@@ -94,7 +94,7 @@ class Evidence:
     version: str
     metrics: dict[str, float]
     fairness: dict[str, float] | None  # None: no fairness assessment logged
-    data_validation: str | None  # "passed" when the training data met its contract
+    data_validation: str  # "passed (...)" when the run's evidence shows its data version met its contract
     lineage: dict[str, str]
     features: tuple[str, ...]
     protected: tuple[str, ...]  # sensitive attributes and identifiers of the schema
@@ -138,10 +138,8 @@ def fairness_rules(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
 def data_validation_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:
     if not rules.data_validation:
         return []
-    passed = evidence.data_validation == "passed"
-    return [
-        RuleResult("data_validation", passed, f"training data validation: {evidence.data_validation or 'not recorded'}")
-    ]
+    passed = evidence.data_validation.startswith("passed")
+    return [RuleResult("data_validation", passed, f"training data validation: {evidence.data_validation}")]
 
 
 def lineage_rule(rules: StageRules, evidence: Evidence) -> list[RuleResult]:

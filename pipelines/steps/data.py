@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.settings import Settings
 from features import engineering, ingest, store, versioning
-from features.validation import validate_batch, validate_feature_table
+from features.validation import validate_batch, validate_feature_table, write_record
 from pipelines.results import BatchVerdict, DataVersions, FeatureTables, StoreState
 from pipelines.steps import log
 
@@ -43,7 +43,7 @@ def validate(settings: Settings, batch: Path) -> BatchVerdict:
     frame = ingest.read_table(batch)
     outcome = validate_batch(frame, settings, batch.stem)
     if outcome.success:
-        ingest.accept(batch, settings)
+        write_record(ingest.accept(batch, settings), outcome)
         log().info("%s: %d rows passed %d expectations", batch.stem, len(frame), outcome.evaluated)
         return BatchVerdict(batch.stem, True)
     folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)

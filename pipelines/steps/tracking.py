@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -25,6 +26,8 @@ from pipelines.steps.gate import GateVerdict
 from pipelines.steps.training import TrainedModel
 from pipelines.steps.tuning import ScoredCandidate
 
+# Where a run keeps the evidence governance reads (governance/evidence.py reads this folder).
+EVIDENCE_FOLDER, DATA_VALIDATION_FILE = "governance", "data_validation.json"
 # What a served copy of the model needs, pinned to what trained it. Passing these
 # explicitly saves MLflow about 10 s a model of inferring them in a subprocess.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "skops")
@@ -87,6 +90,7 @@ def log_training_run(
     extra_tags: dict[str, str] | None = None,
     candidates: Sequence[ScoredCandidate] = (),
     data_source: str | None = None,
+    data_validation: dict[str, Any] | None = None,
 ) -> LoggedRun:
     """Log one finished training as an MLflow run, with everything needed to trace it back.
 
@@ -94,6 +98,8 @@ def log_training_run(
     validation metrics; the parent holds the chosen model, its holdout metrics, and
     the resolved settings (``settings.json``) from which it can be reproduced.
     ``data_source`` names where the training data came from (default: the raw store).
+    ``data_validation`` is the evidence that data passed its contract (each batch's
+    validation record, ``features/validation.py``); governance reads it from the run.
     """
     trusted = trusted_types(trained.model)  # before anything is logged: an unreviewed type stops here
     experiment_id = use_experiment(settings)
@@ -154,6 +160,8 @@ def log_training_run(
                 digest=data_version.removesuffix(".dir")[:20],
             )
             mlflow.log_input(dataset, context="training")
+        if data_validation is not None:
+            mlflow.log_dict(data_validation, f"{EVIDENCE_FOLDER}/{DATA_VALIDATION_FILE}")
         log_reference(trained, settings.schema_.label)
         logged = mlflow.sklearn.log_model(
             trained.model,

@@ -19,7 +19,7 @@ from governance import audit, evidence
 from pipelines.steps import register, tracking
 from pipelines.steps.training import TrainedModel, fit_and_score, time_split
 from serving import controller
-from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, write_params, write_policy
+from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, validated, write_params, write_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +36,19 @@ def train(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns | Non
 
 
 def submit(
-    settings: Settings, frame: pd.DataFrame, model: TrainedModel, lineage: dict[str, str] = LINEAGE
+    settings: Settings,
+    frame: pd.DataFrame,
+    model: TrainedModel,
+    lineage: dict[str, str] = LINEAGE,
+    evidence: dict[str, Any] | str | None = "validated",
 ) -> tuple[register.Decision, str]:
-    logged = tracking.log_training_run(settings, model, data_version=LINEAGE["data_version"], training_frame=frame)
+    """Log and gate ``model`` as the training flow does; ``evidence``: its data's validation results (or none)."""
+    if evidence == "validated":
+        evidence = validated(settings, frame)
+    assert not isinstance(evidence, str)
+    logged = tracking.log_training_run(
+        settings, model, data_version=LINEAGE["data_version"], training_frame=frame, data_validation=evidence
+    )
     return register.gate_and_register(settings, model, logged.run_id, logged.model_uri, lineage), logged.run_id
 
 
@@ -101,15 +111,46 @@ def test_a_policy_rule_failing_alone_blocks_the_promotion(
 
 
 @SLOW
-@pytest.mark.parametrize("missing", ["features_version", "data_validation"])
-def test_incomplete_lineage_or_unvalidated_data_blocks_the_promotion(
-    missing: str, shared: Settings, frame: pd.DataFrame
-) -> None:
-    lineage = {k: v for k, v in LINEAGE.items() if k != missing}
+def test_incomplete_lineage_blocks_the_promotion(shared: Settings, frame: pd.DataFrame) -> None:
+    lineage = {k: v for k, v in LINEAGE.items() if k != "features_version"}
     decision, _ = submit(shared, frame, train(shared, frame), lineage)
-    expected = "lineage" if missing == "features_version" else "data_validation"
-    assert decision.alias is None and _refused_by(decision) == [expected]
-    assert decision.compliance is not None and missing.split("_")[0] in decision.compliance.summary()
+    assert decision.alias is None and _refused_by(decision) == ["lineage"]
+    assert decision.compliance is not None and "features_version" in decision.compliance.summary()
+
+
+def _failing(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
+    """A batch the real suite fails (every label a default), with its record: as if a failed batch reached data/raw."""
+    from features.validation import validate_batch, validation_evidence, write_record
+
+    broken = frame.assign(**{settings.schema_.label: 1})
+    batch = settings.raw_dir / "week_2026-01-05.parquet"
+    broken.to_parquet(batch, index=False)
+    outcome = validate_batch(broken, settings, batch.stem)
+    assert not outcome.success
+    write_record(batch, outcome)
+    return validation_evidence([batch], LINEAGE["data_version"])
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("none", "no validation results recorded"),
+        ("failing", "failed: week_2026-01-05.parquet (its validation failed)"),
+        ("another version", "are for data version " + "9" * 32),
+    ],
+)
+def test_missing_failing_or_foreign_validation_results_block_the_promotion(
+    case: str, expected: str, shared: Settings, frame: pd.DataFrame
+) -> None:
+    """Evidence, not assertion: the policy reads the validation results recorded for the exact data version."""
+    evidence: dict[str, Any] | None = None
+    if case == "failing":
+        evidence = _failing(shared, frame)
+    elif case == "another version":
+        evidence = validated(shared, frame, data_version="9" * 32)
+    decision, _ = submit(shared, frame, train(shared, frame), evidence=evidence)
+    assert decision.alias is None and _refused_by(decision) == ["data_validation"]
+    assert decision.compliance is not None and expected in decision.compliance.summary()
 
 
 def test_a_registered_version_has_a_card_with_its_real_metrics_and_lineage(

@@ -19,7 +19,7 @@ GOOD = Evidence(
     version="3",
     metrics={"roc_auc": 0.80, "pr_auc": 0.40, "brier": 0.08, "calibration_error": 0.02},
     fairness={"demographic_parity_difference": 0.02, "equalized_odds_difference": 0.03},
-    data_validation="passed",
+    data_validation="passed (12 batches of data version d1, each with a passing Great Expectations result)",
     lineage={key: "recorded" for key in POLICY.stages["champion"].lineage},
     features=("age", "annual_income", "region"),
     protected=("gender", "customer_id", "event_timestamp", "is_default", "application_id"),
@@ -43,7 +43,7 @@ BREAKS: dict[str, Callable[[Evidence], Evidence]] = {
     "fairness.equalized_odds_difference": lambda e: dataclasses.replace(
         e, fairness={"demographic_parity_difference": 0.02, "equalized_odds_difference": 0.40}
     ),
-    "data_validation": lambda e: dataclasses.replace(e, data_validation=None),
+    "data_validation": lambda e: dataclasses.replace(e, data_validation="no validation results recorded with the run"),
     "lineage": lambda e: dataclasses.replace(e, lineage={**e.lineage, "data_version": ""}),
     "features.no_protected": lambda e: dataclasses.replace(e, features=(*e.features, "gender")),
     "model_card": lambda e: dataclasses.replace(e, card_sections=("Intended use",)),

@@ -18,6 +18,7 @@ from features import engineering, store
 from features.ingest import lender_config, load_raw
 from features.versioning import current_version, restore_version, version_raw_data, workspace_status
 from governance import audit
+from governance.evidence import collect
 from pipelines.flows.training import training_pipeline
 from pipelines.steps.data import DataValidationError
 from pipelines.steps.reproduce import reproduce
@@ -82,8 +83,10 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     # Governed: card, explanation and compliance report logged with the version's run.
     governed = {a.path for a in registry.client(settings).list_artifacts(version.tags["training_run"], "governance")}
     expected = {"model_card.md", "model_card.html", "importance.png", "fairness.json", "compliance_champion.json"}
-    assert {f"governance/{name}" for name in expected} <= governed
-    assert version.tags["policy_champion"] == "passed" and version.tags["data_validation"] == "passed"
+    assert {f"governance/{name}" for name in {*expected, "data_validation.json"}} <= governed
+    assert version.tags["policy_champion"] == "passed"
+    # The data's validation is evidence on the run, for this exact data version, batch by batch.
+    assert collect(settings, "1").data_validation.startswith(f"passed ({settings.data.history_weeks} batches")
 
     # A second run with no new data is idempotent on the data side, and the gate
     # refuses to pile up a version that is no better: the champion stays.

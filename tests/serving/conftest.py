@@ -18,7 +18,7 @@ from governance import review
 from pipelines.steps import tracking
 from pipelines.steps.training import fit_and_score, time_split
 from serving import launch
-from tests.conftest import LINEAGE, write_params, write_policy
+from tests.conftest import LINEAGE, validated, write_params, write_policy
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +62,10 @@ def register_model(
     model = fit_and_score(
         split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training
     )
-    logged = tracking.log_training_run(settings, model, data_version="0" * 32 + ".dir", training_frame=frame)
+    evidence = validated(settings, frame) if governed else None
+    logged = tracking.log_training_run(
+        settings, model, data_version=LINEAGE["data_version"], training_frame=frame, data_validation=evidence
+    )
     tags = {"purpose": "serving tests", "training_run": logged.run_id, **LINEAGE}
     version = registry.register(settings, logged.model_uri, logged.run_id, tags, alias)
     if governed:
