@@ -98,6 +98,7 @@ class MonitorResult:
     trigger: Trigger | None = None
     retrained: PipelineResult | None = None
     canary: str | None = None
+    log_problems: list[str] = field(default_factory=list)  # lines of the prediction log that were not readable
 
 
 @dataclass

@@ -128,6 +128,7 @@ def monitor_rows(outcome: MonitorResult) -> list[str]:
         )
         lines.append(f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}\n  -> {judged.decision}")
     lines += outcome.quality
+    lines += [f"PREDICTION LOG: {problem}" for problem in outcome.log_problems]
     if outcome.trigger is not None:
         lines.append(f"TRIGGER ({outcome.trigger.kind}): report {outcome.trigger.report}")
     return lines

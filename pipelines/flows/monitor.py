@@ -35,7 +35,9 @@ def monitor(settings: SettingsParameter, retrain: bool = True, service_url: str 
     """Judge the windows logged since the last run, then the windows whose labels arrived."""
     result = MonitorResult(steps.champion_version(settings))
     state = policy.read_state(settings)
-    predictions = windows.load_predictions(settings)
+    predictions = windows.load_predictions(settings, result.log_problems)
+    for problem in result.log_problems:
+        log().error("%s", problem)
     now = dt.datetime.now(dt.UTC)
 
     for window in steps.fresh_windows(settings, predictions, state):
