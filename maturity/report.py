@@ -125,7 +125,10 @@ def chart(assessment: Assessment, path: Path) -> Path:
     axes.axvline(PREVIEW_LEVEL - 0.5, color="grey", linestyle=":", linewidth=1)
     axes.text(PREVIEW_LEVEL - 0.45, len(names) - 0.8, "Level 4: preview", color="grey", fontsize=9)
     axes.grid(axis="x", alpha=0.3)
-    axes.set_title(f"MLOps maturity: {assessment.root.name} (overall Level {assessment.overall}), {assessment.when}")
+    provisional = f", provisional {assessment.overall_provisional}" if assessment.provisional else ""
+    overall = f"overall Level {assessment.overall}{provisional}"
+    title = f"MLOps maturity: {assessment.root.name} ({overall}), {assessment.when}"
+    axes.set_title(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -28,7 +28,6 @@ IGNORED_DIRS = frozenset(
 NOT_EVIDENCE = ("maturity/", "tests/maturity/")
 # What any run of the pipeline leaves in the state folder, at every level.
 RUN_MARKERS = ("level0", "mlflow/mlflow.db", "dvc-cache", "feast", "serving", "reports/data_docs")
-SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".cfg", ".sh", ".md"})
 # A project of this template: its params.yaml loads with the template's settings, or this file exists.
 TEMPLATE_CODE = "core/settings.py"
 
@@ -82,9 +81,6 @@ class Target:
     def live(self) -> bool:
         return self.state is not None
 
-    def files(self, suffixes: frozenset[str] = SOURCE_SUFFIXES) -> list[Path]:
-        return [p for p in self._all_files() if p.suffix in suffixes]
-
     @functools.cached_property
     def _walk(self) -> tuple[list[Path], list[Path]]:
         found: list[Path] = []
@@ -110,9 +106,6 @@ class Target:
     @property
     def _folders(self) -> list[Path]:
         return self._walk[1]
-
-    def _all_files(self) -> list[Path]:
-        return self._listing
 
     def _is_data(self, folder: Path) -> bool:
         data = self.settings.data_dir if self.settings else self.root / "data"
