@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,7 @@ COMMAND_KEY = re.compile(
 USES = re.compile(r"^\s*(?:-\s+)?(?:uses|task|orb):\s*['\"]?(?P<value>[^'\"\s#]+)")
 JENKINS_STEP = re.compile(r"\b(?:sh|bat|powershell)\s*\(?\s*(?:script:\s*)?('''|\"\"\"|'|\")(?P<body>.*?)\1", re.DOTALL)
 KINDS = {
-    "tests": r"\b(pytest|py\.test|nosetests|behave|tox|nox|testthat)\b|python3?\s+-m\s+(pytest|unittest)\b"
-    r"|\bunittest\b",
+    "tests": r"\b(pytest|py\.test|nosetests|behave|tox|nox|testthat)\b|python3?\s+-m\s+(pytest|unittest)\b",
     "training": r"\bdvc (repro|exp run)\b|\bkedro run\b|\bmlflow run\b|\bzenml pipeline run\b|databricks bundle run"
     r"|python3?\s+(-m\s+)?\S*(train|pipeline)\w*(\.py)?\b|prefect deployment run|anyscale jobs submit",
     "deployment": r"\bkubectl (apply|rollout|set image)|\bhelm (upgrade|install)\b|\bdocker push\b"
@@ -295,5 +295,25 @@ def _script(t: Target, runner: str, name: str, folders: list[Path]) -> list[Comm
     return [Command(line, where, f"{runner} script {name}") for line in _as_lines(value)]
 
 
+# Installing a tool is not running it: "pip install pytest" runs no test.
+INSTALLING = re.compile(
+    r"^\s*((uv\s+)?pip3?\s+install|python3?\s+-m\s+pip\s+install|uv\s+(sync|add)|poetry\s+(install|add)"
+    r"|pipx\s+install|conda\s+install|mamba\s+install|apt(-get)?\s+install|npm\s+(install|ci)|brew\s+install)\b"
+)
+
+
+def steps(t: Target, files: list[tuple[str, Path]]) -> Iterator[tuple[str, Path, Command, Command]]:
+    """(system, file, command, step) for every command of every CI file and what its runner runs for it."""
+    for system, path in files:
+        base = project_root(path, t.root)
+        work = [base / m.group(1) for m in re.finditer(r"working-directory:\s*['\"]?([^'\"\s]+)", t.text(path))]
+        folders = [f for f in work if f.is_dir()] + [base, t.root]
+        for command in commands(t, system, path):
+            for step in expand(t, command, list(folders)):
+                yield system, path, command, step
+
+
 def kinds(text: str) -> set[str]:
-    return {kind for kind, pattern in KINDS.items() if re.search(pattern, text)}
+    """What a command line does, part by part (``pip install pytest && pytest``: the second part tests)."""
+    parts = [part for part in re.split(r"&&|\|\||;", text) if not INSTALLING.match(part)]
+    return {kind for kind, pattern in KINDS.items() for part in parts if re.search(pattern, part)}

@@ -78,19 +78,14 @@ def ci_config(t: Target) -> Found:
         return False, "no CI configuration (GitHub Actions, GitLab CI, Azure Pipelines, Jenkins, CircleCI...)", None
     has_tests = bool(test_modules(t))
     seen: list[str] = []
-    for system, path in files:
-        base = ci.project_root(path, t.root)
-        work = [base / m.group(1) for m in re.finditer(r"working-directory:\s*['\"]?([^'\"\s]+)", t.text(path))]
-        folders = [f for f in work if f.is_dir()] + [base, t.root]
-        for command in ci.commands(t, system, path):
-            for step in ci.expand(t, command, list(folders)):
-                kinds = ci.kinds(step.text) - ({"tests"} if not has_tests else set())
-                model = [k for k in ci.MODEL_KINDS if k in kinds]
-                if model:
-                    via = f" (through {command.text} -> {step.via})" if step is not command and step.via else ""
-                    detail = f"{system} {t.rel(path)} runs the {model[0]}: `{step.text[:80]}` at {step.where}{via}"
-                    return True, detail, command.where
-                seen += sorted(kinds)
+    for system, path, command, step in ci.steps(t, files):
+        kinds = ci.kinds(step.text) - ({"tests"} if not has_tests else set())
+        model = [k for k in ci.MODEL_KINDS if k in kinds]
+        if model:
+            via = f" (through {command.text} -> {step.via})" if step is not command and step.via else ""
+            detail = f"{system} {t.rel(path)} runs the {model[0]}: `{step.text[:80]}` at {step.where}{via}"
+            return True, detail, command.where
+        seen += sorted(kinds)
     what = ", ".join(sorted(set(seen))) or "nothing recognisable"
     return False, f"CI ({listed(t, [p for _, p in files])}) runs {what}: no tests, training or deployment", None
 
@@ -129,8 +124,18 @@ def data_versioning(t: Target) -> Found:
     return found if found[0] or dvc is None else (False, f"{dvc[1]}; {found[1]}", None)
 
 
+FEATURE_STEP = re.compile(r"\b(features?|engineer\w*|preprocess\w*)\b", re.IGNORECASE)
+
+
 def feature_engineering_code(t: Target) -> Found:
-    return from_idioms("feature_pipeline", "no feature engineering inside an automated pipeline")(t)
+    """A feature step of an orchestrated pipeline, or one that CI runs (continuous training)."""
+    found = from_idioms("feature_pipeline", "no feature engineering inside an automated pipeline")(t)
+    if found[0]:
+        return found
+    for system, path, _, step in ci.steps(t, ci.ci_files(t)):
+        if FEATURE_STEP.search(step.text) and not re.match(r"\s*(echo|print|#|name:)", step.text):
+            return True, f"{system} {t.rel(path)} runs a feature step: `{step.text[:80]}` at {step.where}", step.where
+    return found
 
 
 def feature_store_config(t: Target) -> Found:

@@ -2,7 +2,8 @@
 
 Each practice is a tuple of ``Idiom``s; an idiom is found when a line of the
 repository's code or configuration matches one of its patterns (``code``), in a file
-that also matches every ``also`` pattern and whose path matches ``path``; or when a file
+that also matches every ``also`` pattern, none of its ``unless`` patterns, and whose path
+matches ``path``; or when a file
 matching one of its ``files`` globs exists. Comments and prose never count
 (``maturity/sources.py``). Tests count only for idioms that say so (data expectations
 and model behaviour tests are run as tests).
@@ -27,6 +28,7 @@ class Idiom:
     name: str
     code: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     path: str = ""
     tests: bool = False
@@ -149,7 +151,12 @@ PRACTICES: dict[str, tuple[Idiom, ...]] = {
         I("expectations run as tests", (r"great_expectations|\bpandera\b|expect_column_",), tests=True),
     ),
     "feature_pipeline": (
-        I("a feature step of an orchestrated pipeline", (r"[Ff]eature|[Pp]reprocess",), also=(ORCHESTRATOR,)),
+        I(
+            "a feature step of an orchestrated pipeline",
+            (r"[Ff]eature|[Pp]reprocess",),
+            also=(ORCHESTRATOR,),
+            unless=(r"from invoke\b|import invoke\b",),  # invoke's @task is a task runner, not an orchestrator
+        ),
         I("a feature stage of a DVC pipeline", (r"[Ff]eature|[Pp]reprocess",), path=r"(^|/)dvc\.ya?ml$"),
         I("on-demand feature transformations (Feast)", (r"\bon_demand_feature_view\b|\bstream_feature_view\b",)),
     ),
@@ -274,7 +281,9 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _also(t: Target, idiom: Idiom, path: Path) -> bool:
     text = "\n".join(line for _, line in t.lines(path))
-    return all(_compiled(a).search(text) for a in idiom.also)
+    return all(_compiled(a).search(text) for a in idiom.also) and not any(
+        _compiled(u).search(text) for u in idiom.unless
+    )
 
 
 def find(t: Target, practice: str) -> list[Hit]:
@@ -298,6 +307,6 @@ def _code_hit(t: Target, idiom: Idiom) -> Hit | None:
         if idiom.path and not re.search(idiom.path, relative, re.IGNORECASE):
             continue
         for where, line in t.lines(path):
-            if idiom.pattern.search(line) and (not idiom.also or _also(t, idiom, path)):
+            if idiom.pattern.search(line) and (not (idiom.also or idiom.unless) or _also(t, idiom, path)):
                 return Hit(idiom.name, relative, f"{relative}:{where}", line.strip()[:120])
     return None

@@ -318,3 +318,24 @@ def test_judging_one_folder_of_a_repository_says_so(tmp_path: Path) -> None:
     tree(tmp_path, {"course/week1/train.py": "import mlflow\nmlflow.autolog()\n", "README.md": "a course\n"})
     notes = assess(tmp_path / "course" / "week1").scope_notes
     assert any("judged one folder, course/week1, of the repository" in note for note in notes)
+
+
+def test_installing_a_test_runner_is_not_running_it(tmp_path: Path) -> None:
+    status, _, _ = probe(tmp_path, "ci", {GHA: workflow("pip install pytest tox", "ruff check ."), **TEST_MODULE})
+    assert status == "fail"
+
+
+def test_a_test_run_after_an_install_on_the_same_line_counts(tmp_path: Path) -> None:
+    status, _, _ = probe(tmp_path, "ci", {GHA: workflow("pip install pytest && python -m pytest"), **TEST_MODULE})
+    assert status == "pass"
+
+
+def test_invokes_tasks_are_a_task_runner_not_an_orchestrator(tmp_path: Path) -> None:
+    code = "from invoke import task\n@task\ndef features(c):\n    c.run('python build_features.py')\n"
+    assert probe(tmp_path, "feature_pipeline", {"tasks.py": code})[0] == "fail"
+
+
+def test_a_feature_step_that_ci_runs_is_automated_feature_engineering(tmp_path: Path) -> None:
+    files = {GHA: workflow("echo features next", "python -m invoke engineer --output data/features.csv")}
+    status, detail, where = probe(tmp_path, "feature_pipeline", files)
+    assert status == "pass" and "runs a feature step" in detail and where == f"{GHA}:9"
