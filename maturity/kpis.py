@@ -172,7 +172,8 @@ def rows(k: Kpis) -> list[tuple[str, str, str]]:
         (
             "time from new data to champion",
             f"median {_duration(k.median_time_to_champion)} over {len(k.times_to_champion)} promotion(s); "
-            f"latest v{latest.version}: {_duration(latest.time_to_champion)}"
+            f"latest v{latest.version}: {_duration(latest.time_to_champion)} (the clock starts at the retrain "
+            "trigger, or at the training run's start when a person started it)"
             if latest
             else "no champion yet",
             f"time to market cut by {CASE_STUDY['time_to_market_reduction']:.0%}",

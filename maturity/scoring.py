@@ -135,8 +135,9 @@ class ComponentScore:
     def decisive(self) -> Evidence | None:
         """The evidence that carried the score: the file (and line) of the top level's practice."""
         for practice, shown in self.practices.get(self.score, []):
-            if shown:
-                return next(e for e in self.evidence[self.score] if e.probe == practice.file)
+            if shown:  # the preview counts what was seen happening: its live evidence decides
+                name = practice.live[0] if self.score == PREVIEW_LEVEL and practice.live else practice.file
+                return next(e for e in self.evidence[self.score] if e.probe == name)
         return None
 
     @property
