@@ -35,7 +35,7 @@ def feature_sources(settings: Settings) -> dict[str, tuple[str, ...]]:
     window = f"{features.window_days}d"
     sources: dict[str, tuple[str, ...]] = {column: (column,) for column in schema.feature_columns}
     # The application count depends on how often a customer applies: the entity's activity.
-    sources[f"applications_{window}"] = (schema.entity,)
+    sources[f"events_{window}"] = (schema.entity,)
     for column, aggregations in features.history.items():
         for how in aggregations:
             sources[f"{column}_{how}_{window}"] = (column,)

@@ -194,6 +194,7 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         logger.warning("version %s: %s", decision.version, decision.note)
     else:
         logger.warning("gate %s; %s", decision.summary, decision.note)
+    refused = [*decision.verdict.failed, *(decision.compliance.failed if decision.compliance else [])]
     return Registration(
         decision.summary,
         [str(r) for r in decision.verdict.rules],
@@ -201,4 +202,5 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         decision.version,
         decision.alias,
         decision.note,
+        [r.explained for r in refused],
     )

@@ -37,7 +37,7 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     # before the per-test environment clean-up).
     settings = load_settings(folder / "params.yaml", environ={})
     raw = pd.concat([generate_week(lender_config(settings), w) for w in range(1, 6)], ignore_index=True)
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     store.history_table_path(settings).parent.mkdir(parents=True)
     table.to_parquet(store.history_table_path(settings), index=False)
     feature_store = store.apply_definitions(settings)
