@@ -70,14 +70,14 @@ class Schema(Strict):
     categorical: dict[str, tuple[str, ...]]
 
     @property
-    def keys(self) -> list[str]:
+    def key_columns(self) -> list[str]:
         """Entity, time stamp, label and record id: columns that are never features."""
         return [c for c in (self.entity, self.timestamp, self.label, self.record_id) if c]
 
     @property
     def feature_columns(self) -> list[str]:
         """Model inputs: every described column except keys, label and sensitive ones."""
-        excluded = {*self.keys, *self.sensitive}
+        excluded = {*self.key_columns, *self.sensitive}
         return [c for c in [*self.numeric, *self.categorical] if c not in excluded]
 
     @property
@@ -90,7 +90,7 @@ class Schema(Strict):
 
     @property
     def required_columns(self) -> list[str]:
-        return list(dict.fromkeys([*self.keys, *self.sensitive, *self.numeric, *self.categorical]))
+        return list(dict.fromkeys([*self.key_columns, *self.sensitive, *self.numeric, *self.categorical]))
 
     @property
     def described(self) -> set[str]:

@@ -10,7 +10,7 @@ all sensitive columns.
 Groups are judged only when they are large enough to say something: a group with fewer
 than ``min_group_rows`` holdout rows is reported with its rates but left out of the
 gaps (a group of one has a rate of 0 or 1, and would make any model fail). A sensitive
-attribute that is a number (an age) is judged in bands: the edges the contract
+attribute that is a number (a year of birth, say) is judged in bands: the edges the contract
 declares (``schema.sensitive_bands``), or quantile bands (``schema.sensitive_quantiles``).
 """
 

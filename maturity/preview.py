@@ -1,7 +1,7 @@
 """Level 4 preview: automated root-cause hints, traced from the drift ranking to raw fields.
 
 A drift report ranks the model's *features*; many of them are engineered (history
-aggregates, request-time ratios), so "loan_to_income drifted" does not yet say what
+aggregates, request-time ratios), so "a ratio drifted" does not yet say what
 changed in the world. Every feature's recipe is in params.yaml, so each drifted feature
 can be traced back to the raw fields it is computed from, and the raw fields ranked by
 how much of the drift they explain. That ranking is a hint, not a diagnosis: a preview of
