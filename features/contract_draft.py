@@ -120,7 +120,7 @@ def _numeric(values: pd.Series, facts: dict[str, Any]) -> dict[str, float]:
 def _nice(value: float) -> float:
     if value == 0 or not math.isfinite(value):
         return 0.0
-    digits = 3 - int(math.floor(math.log10(abs(value))))
+    digits = 3 - math.floor(math.log10(abs(value)))
     return float(round(value, max(digits, 0)))
 
 
@@ -159,8 +159,12 @@ def draft(data: Path, out: Path) -> dict[str, Any]:
         stamps = times[timestamp]
         monday = (stamps.dt.normalize() - pd.to_timedelta(stamps.dt.weekday, unit="D")).dt.date
         per_week = monday.value_counts()
-        weekly_rates = frame[label].groupby(monday).apply(
-            lambda s: (s.astype(str) == str(positive)).mean() if positive is not None else s.astype(float).mean()
+        weekly_rates = (
+            frame[label]
+            .groupby(monday)
+            .apply(
+                lambda s: (s.astype(str) == str(positive)).mean() if positive is not None else s.astype(float).mean()
+            )
         )
     else:
         rows_per_week = max(50, math.ceil(len(frame) / TARGET_WEEKS))
@@ -170,7 +174,7 @@ def draft(data: Path, out: Path) -> dict[str, Any]:
         weekly_rates = pd.Series(np.asarray(as_one, dtype=float)).groupby(blocks).mean()
     typical, smallest = float(per_week.median()), int(per_week.min())
 
-    tree = yaml.safe_load(DEFAULT_PARAMS.read_text())
+    tree: dict[str, Any] = yaml.safe_load(DEFAULT_PARAMS.read_text())
     name = _slug(data.stem)
     relative = Path(_relative(data.resolve(), out.resolve().parent))
     tree["data"] = {
@@ -281,7 +285,9 @@ def _shown(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make contract", description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="a .csv or .parquet file, one row per event")
-    parser.add_argument("--out", type=Path, default=None, help="the draft to write (default projects/<name>/params.yaml)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the draft to write (default projects/<name>/params.yaml)"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing draft")
     args = parser.parse_args(argv)
     out = args.out or PROJECT_ROOT / "projects" / _slug(args.data.stem) / "params.yaml"

@@ -32,7 +32,7 @@ SEED = 2026
 START = dt.date(2026, 2, 2)  # a Monday
 WEEKS = 16
 SUBSCRIBERS = 6000
-PRICE_RISE_WEEK = 14
+PRICE_RISE_WEEK = 13
 PLANS = {"basic": 7.99, "standard": 12.99, "premium": 17.99, "family": 22.99}
 DEVICES = ("tv", "mobile", "web", "console")
 PAYMENT = ("card", "paypal", "invoice")
@@ -64,12 +64,12 @@ def _renewal(row: dict[str, object], rng: np.random.Generator, week: int) -> dic
     value = np.log1p(hours) - np.log(fee)  # hours watched per unit paid, on a log scale
     logit = (
         -1.3
-        - (2.6 if rise else 1.8) * np.tanh(value)
+        - (3.0 if rise else 1.8) * np.tanh(value)
         + 1.1 * failures
         + 0.45 * tickets**1.2
         - 0.35 * np.log1p(float(row["tenure_months"]))  # type: ignore[arg-type]
         + 0.4 * (float(row["discount_pct"]) >= 50)  # type: ignore[arg-type]
-        + (0.5 if rise and str(row["plan"]) in ("premium", "family") else 0.0)
+        + (1.0 if rise and str(row["plan"]) in ("premium", "family") else 0.0)
         - 0.35 * float(row["patience"])  # type: ignore[arg-type]
     )
     churned = int(rng.random() < 1 / (1 + np.exp(-logit)))

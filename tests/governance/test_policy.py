@@ -137,11 +137,9 @@ def test_a_bar_kept_in_both_the_gate_and_the_policy_is_refused(tmp_path: Path) -
     """One bar, one place: the shipped policy no longer copies the gate's floors and ceilings."""
     check_single_source(POLICY, list(BARS))  # the shipped pair is fine
     copied = tmp_path / "policy.yaml"
+    stage = "  champion:                    # before answering every request\n"
     copied.write_text(
-        SETTINGS.policy_file.read_text().replace(
-            "  champion:                    # before answering every request\n",
-            "  champion:                    # before answering every request\n    maximums: {calibration_error: 0.05}\n",
-        )
+        SETTINGS.policy_file.read_text().replace(stage, stage + "    maximums: {calibration_error: 0.05}\n")
     )
     with pytest.raises(
         ValueError,
