@@ -16,6 +16,7 @@ of the project) with every data-shaped section replaced:
 * ``features``: history aggregates (the mean of a few numeric columns per entity);
 * ``gate``: slices over the first categorical columns; no behaviour rules (only you know
   which way a column should push the score); the entity and sensitive columns invariant;
+  a latency budget with room for a busy laptop;
 * ``monitoring``: window sizes that fit the weekly size;
 * ``model_card``: TODO texts, which the governance policy refuses until written.
 
@@ -213,6 +214,7 @@ def draft(data: Path, out: Path) -> dict[str, Any]:
         ratios={},
     )
     tree["gate"]["slices"] = {c: {"column": c} for c in feature_categorical[:2]}
+    tree["gate"]["latency_budget_ms"] = 250.0  # a first run on a busy laptop; your serving target belongs here
     tree["gate"]["behaviour"] = {"increasing": {}, "invariant": [entity or ROW_ID, *sensitive]}
     tree["mlflow"].update(experiment=name.replace("_", "-"), registered_model=name.replace("_", "-"))
     tree["mlflow"]["description"] = f"Probability that {label} is 1, from {data.name}."
@@ -244,6 +246,7 @@ HEADER = """\
 #   schema.numeric / schema.categorical: ranges (observed, plus a tenth each side) and categories
 #   validation: rows per weekly batch and the label rate's bounds, from the observed weeks
 #   features.history, gate.slices: a first choice; gate.behaviour.increasing: yours to add
+#   gate.latency_budget_ms: 250 ms leaves room on a busy laptop; set your serving target
 #   model_card: the TODO texts; the governance policy refuses a model card until they are written
 # Not described (left out of the model): {left_out}
 """
