@@ -80,7 +80,8 @@ CASES: dict[str, dict[str, Any]] = {
     "fairness.demographic_parity_difference": {
         "fairness": {"demographic_parity_difference": 0.0001, "equalized_odds_difference": None}
     },
-    "metric.minimum.roc_auc": {"minimums": {"roc_auc": 0.99}},
+    # The policy may add a bar only for a metric the gate does not bound (one bar, one place).
+    "metric.minimum.f1": {"minimums": {"f1": 0.99}},
 }
 # Every rule failing alone is covered without a registry in test_policy.py; here, on a real
 # one, fairness runs in the fast tier and the other refusals in the slow tier (seconds each).
