@@ -3,7 +3,9 @@
 The raw-batch suite is built from ``schema`` and ``validation`` in params.yaml: the
 same description of the data that training reads its features from, so the contract
 cannot drift away from the code. Every expectation carries a ``check`` name in its
-meta (``annual_income.not_null``, ``rows.count``...), which is how failures are named.
+meta (``<column>.not_null``, ``rows.count``...), which is how failures are named, and
+the params key that set its bar (``schema.numeric.<column>``...), which is what a
+failure says to change.
 
 Results go to an on-disk results store and a Data Docs site under the state folder.
 The rest of the context is in memory and rebuilt per validation, which keeps runs
@@ -38,9 +40,11 @@ class FailedExpectation:
     check: str
     expectation: str
     observed: str
+    source: str = ""  # "<params file> <key>": where the bar it missed is set
 
     def __str__(self) -> str:
-        return f"{self.check} ({self.expectation}): {self.observed}"
+        where = f" [set by {self.source}]" if self.source else ""
+        return f"{self.check} ({self.expectation}): {self.observed}{where}"
 
 
 @dataclass(frozen=True)
@@ -115,35 +119,50 @@ def raw_batch_expectations(settings: Settings) -> list[Expectation]:
     schema, rules = settings.schema_, settings.validation
     expectations: list[Expectation] = []
 
-    def add(check: str, expectation: Expectation) -> None:
-        expectation.meta = {"check": check}
+    def add(check: str, expectation: Expectation, key: str) -> None:
+        expectation.meta = {"check": check, "source": settings.source(key)}
         expectations.append(expectation)
 
     for column in schema.required_columns:
-        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column))
-    for column in [schema.entity, schema.timestamp, schema.label, *([schema.record_id] if schema.record_id else [])]:
-        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
+        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column), "schema")
+    keys = {"entity": schema.entity, "timestamp": schema.timestamp, "label": schema.label}
+    keys |= {"record_id": schema.record_id} if schema.record_id else {}
+    for key, column in keys.items():
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column), f"schema.{key}")
     if schema.record_id:
-        add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id))
+        add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id), "schema.record_id")
     for column, spec in schema.numeric.items():
-        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES))
+        key = f"schema.numeric.{column}"
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES), key)
         add(
             f"{column}.not_null",
             gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=round(1.0 - spec.max_null_share, 6)),
+            f"{key}.max_null_share",
         )
-        add(f"{column}.range", gxe.ExpectColumnValuesToBeBetween(column=column, min_value=spec.min, max_value=spec.max))
+        between = gxe.ExpectColumnValuesToBeBetween(column=column, min_value=spec.min, max_value=spec.max)
+        add(f"{column}.range", between, f"{key}.min/max")
     for column, allowed in schema.categorical.items():
-        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=TEXT_TYPES))
-        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
-        add(f"{column}.categories", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)))
-    add(f"{schema.label}.binary", gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]))
+        key = f"schema.categorical.{column}"
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=TEXT_TYPES), key)
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column), key)
+        add(f"{column}.categories", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)), key)
+    add(
+        f"{schema.label}.binary",
+        gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]),
+        "schema.positive_label",
+    )
     add(
         f"{schema.label}.rate",
         gxe.ExpectColumnMeanToBeBetween(
             column=schema.label, min_value=rules.label_rate.min, max_value=rules.label_rate.max
         ),
+        "validation.label_rate",
     )
-    add("rows.count", gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows))
+    add(
+        "rows.count",
+        gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows),
+        "validation.min_rows/max_rows",
+    )
     return expectations
 
 
@@ -192,7 +211,7 @@ def validate_batch(frame: pd.DataFrame, settings: Settings, batch_name: str) -> 
 def served_window_expectations(settings: Settings, columns: Iterable[str]) -> list[Expectation]:
     """The raw-data contract's column checks that apply to served requests (monitoring/).
 
-    Served requests carry the application's fields but no label, time stamp or
+    Served requests carry the event's fields but no label, time stamp or
     record id, so the checks on those, and the per-batch row count, are left out;
     every other check (types, null shares, ranges, categories) is the training one.
     """
@@ -252,7 +271,7 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
 
     The bounds follow from the raw contract: a mean, max or min of a column stays in that
     column's range; a sum of a non-negative column is non-negative; every row counts at
-    least its own application; one row per application, none lost.
+    least its own event; one row per event, none lost.
     """
     import great_expectations.expectations as gxe
 
@@ -263,7 +282,7 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
     expectations: list[Expectation] = []
 
     def add(check: str, expectation: Expectation) -> None:
-        expectation.meta = {"check": check}
+        expectation.meta = {"check": check, "source": settings.source("features.history")}
         expectations.append(expectation)
 
     for column in [schema.entity, schema.timestamp, *history_feature_names(features)]:
@@ -271,8 +290,8 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
     for column in (schema.entity, schema.timestamp):
         add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
     add("event.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=[schema.entity, schema.timestamp]))
-    add("rows.one_per_application", gxe.ExpectTableRowCountToEqual(value=expected_rows))
-    count = f"applications_{window}"
+    add("rows.one_per_event", gxe.ExpectTableRowCountToEqual(value=expected_rows))
+    count = features.history_names[0]
     add(f"{count}.range", gxe.ExpectColumnValuesToBeBetween(column=count, min_value=1))
     add(f"{count}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=count))
     for column, aggregations in features.history.items():
@@ -295,7 +314,8 @@ def validate_feature_table(frame: pd.DataFrame, settings: Settings, name: str, e
 
 def _describe(item: dict[str, Any]) -> FailedExpectation:
     config, result = item["expectation_config"], item.get("result") or {}
-    check = (config.get("meta") or {}).get("check", config["type"])
+    meta = config.get("meta") or {}
+    check = meta.get("check", config["type"])
     errors = {v.get("exception_message") for v in (item.get("exception_info") or {}).values() if isinstance(v, dict)}
     errors |= {(item.get("exception_info") or {}).get("exception_message")}
     errors.discard(None)
@@ -307,4 +327,4 @@ def _describe(item: dict[str, Any]) -> FailedExpectation:
         observed += f", e.g. {sample}" if sample else ""
     else:
         observed = f"observed {result.get('observed_value')!r}"
-    return FailedExpectation(check, config["type"], observed)
+    return FailedExpectation(check, config["type"], observed, str(meta.get("source", "")))

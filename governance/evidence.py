@@ -19,6 +19,7 @@ from core.registry import client
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
+from governance.fairness import not_judged
 from governance.policy import Decision, Evidence
 
 ARTIFACTS = "governance"  # the folder of a run's artifacts that governance writes
@@ -135,6 +136,12 @@ def protected_columns(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*schema.sensitive, *(k for k in keys if k)]))
 
 
+def card_facts_missing(settings: Settings) -> tuple[str, ...]:
+    """The keys of params.yaml's ``model_card`` that are empty or still a draft's TODO."""
+    facts = settings.model_card.model_dump()
+    return tuple(k for k, text in facts.items() if not text.strip() or text.strip().upper().startswith("TODO"))
+
+
 def collect(settings: Settings, version: str) -> Evidence:
     import mlflow
 
@@ -148,7 +155,12 @@ def collect(settings: Settings, version: str) -> Evidence:
         metrics=record.metrics,
         fairness=None
         if fairness is None
-        else {k: float(fairness[k]) for k in ("demographic_parity_difference", "equalized_odds_difference")},
+        else {
+            k: None if fairness.get(k) is None else float(fairness[k])
+            for k in ("demographic_parity_difference", "equalized_odds_difference")
+        },
+        fairness_note="" if fairness is None or "min_group_rows" not in fairness else not_judged(fairness),
+        card_facts_missing=card_facts_missing(settings),
         data_validation=data_validation(read_json(settings, record, "data_validation.json"), record.lineage),
         lineage=record.lineage,
         features=tuple(FeatureColumns.from_signature(record.source).all),

@@ -24,7 +24,7 @@ REQUEST_ID = "request_id"
 ANSWER_FIELDS = (
     LOGGED_AT,
     REQUEST_ID,
-    "customer_id",
+    "entity",  # the request's entity, whatever the contract names it (serving/runtime.py)
     "variant",
     "model_version",
     "probability",

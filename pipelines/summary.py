@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.settings import Settings
@@ -53,12 +54,13 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         f"\nMLflow run {result.run_id}",
     )
     reg = result.registration
+    verdict = escape(reg.verdict)  # rule sources read "[set by <file> <key>]": text, not markup
     if reg.version and reg.alias:
-        steps.add_row("gate", f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'")
+        steps.add_row("gate", f"{verdict}\nregistered version {reg.version} as '{reg.alias}'")
     elif reg.version:
-        steps.add_row("gate", f"{reg.verdict}\nversion {reg.version}: {reg.note}")
+        steps.add_row("gate", f"{verdict}\nversion {reg.version}: {escape(reg.note)}")
     else:
-        steps.add_row("gate", f"{reg.verdict}\nnothing registered; the champion stays")
+        steps.add_row("gate", f"{verdict}\nnothing registered; the champion stays")
     alert = result.drift_alert
     if alert is not None:
         if alert.drifted:
@@ -110,7 +112,7 @@ def print_plain_run(title: str, family: str, metrics: dict[str, float], where: l
 
 
 def print_failure(settings: Settings, message: str) -> None:
-    console.print(f"[bold red]Pipeline stopped before training[/]\n{message}", highlight=False)
+    console.print(f"[bold red]Pipeline stopped before training[/]\n{escape(message)}", highlight=False)
     console.print(
         f"The failed batch and its validation report are kept in {settings.quarantine_dir}; "
         "accepted batches were versioned as usual."
@@ -129,6 +131,7 @@ def monitor_rows(outcome: MonitorResult) -> list[str]:
         lines.append(f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}\n  -> {judged.decision}")
     lines += outcome.quality
     lines += [f"PREDICTION LOG: {problem}" for problem in outcome.log_problems]
+    lines = [escape(line) for line in lines]
     if outcome.trigger is not None:
         lines.append(f"TRIGGER ({outcome.trigger.kind}): report {outcome.trigger.report}")
     return lines
@@ -141,7 +144,7 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
     if result.training is not None:
         reg = result.training.registration
         kept = f"v{reg.version} is {reg.alias}" if reg.version else "champion kept"
-        steps.add_row("train", f"gate {reg.verdict}; {kept}")
+        steps.add_row("train", f"gate {escape(reg.verdict)}; {kept}")
     steps.add_row("serve", f"BentoML service on {result.url} (stopped at the end)")
     for week in result.weeks:
         traffic = week.traffic
@@ -154,7 +157,7 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
         r = retrained.registration
         steps.add_row(
             "retrain",
-            f"run {retrained.run_id}: gate {r.verdict}; "
+            f"run {retrained.run_id}: gate {escape(r.verdict)}; "
             + (f"v{r.version} is {r.alias}" if r.version else "not registered"),
         )
     if result.canary is not None:

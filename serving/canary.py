@@ -110,14 +110,14 @@ def write_state(path: Path, state: CanaryState) -> None:
     write_json_atomically(path, asdict(state))
 
 
-def bucket(customer_id: str, salt: str) -> float:
+def bucket(entity: str, salt: str) -> float:
     """A stable position in [0, 100) for this applicant under this challenger."""
-    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).digest()
+    digest = hashlib.sha256(f"{salt}:{entity}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % 10_000 / 100
 
 
-def route(customer_id: str, state: CanaryState) -> Variant:
+def route(entity: str, state: CanaryState) -> Variant:
     """Which variant answers this applicant (in shadow mode the champion always answers)."""
     if state.challenger_version is None or state.shadow or state.weight <= 0:
         return "champion"
-    return "challenger" if bucket(customer_id, state.challenger_version) < state.weight else "champion"
+    return "challenger" if bucket(entity, state.challenger_version) < state.weight else "champion"

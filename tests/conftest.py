@@ -141,7 +141,7 @@ LINEAGE = {
     "data_version": "0" * 32 + ".dir",
     "features_version": "1" * 32 + ".dir",
     "feature_service": "credit_default_v1",
-    "feature_views": "customer_history",
+    "feature_views": "entity_history",
     "data_validation": "passed",
 }
 

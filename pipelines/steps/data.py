@@ -65,7 +65,7 @@ def stop_if_quarantined(verdicts: list[BatchVerdict]) -> None:
 def engineer(settings: Settings) -> FeatureTables:
     """Recompute the history table from every accepted batch; publish it only if it checks out."""
     raw = ingest.load_raw(settings)
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     outcome = validate_feature_table(table, settings, store.HISTORY_VIEW, expected_rows=len(raw))
     if not outcome.success:
         candidate = settings.landing_dir / f"{store.HISTORY_VIEW}.parquet"

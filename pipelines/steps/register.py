@@ -190,6 +190,7 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         logger.warning("version %s: %s", decision.version, decision.note)
     else:
         logger.warning("gate %s; %s", decision.summary, decision.note)
+    refused = [*decision.verdict.failed, *(decision.compliance.failed if decision.compliance else [])]
     return Registration(
         decision.summary,
         [str(r) for r in decision.verdict.rules],
@@ -197,4 +198,5 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         decision.version,
         decision.alias,
         decision.note,
+        [r.explained for r in refused],
     )
