@@ -23,7 +23,7 @@ PREFECT_PORT ?= 4200
 DOCS_PORT ?= 8008
 WITH_ENV = eval "$$($(PY) -m core.environment $(if $(PARAMS),--params $(PARAMS)))" &&
 
-.PHONY: bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
+.PHONY: contract bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,13 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 		python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'uv>=0.9'
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@echo "environment ready: next, make pipeline"
+
+DATA ?=
+OUT ?=
+FORCE ?=
+contract: ## draft a data contract and params file from your file: DATA=path/to/file.csv [OUT=projects/<name>/params.yaml]
+	@test -n "$(DATA)" || { echo "usage: make contract DATA=path/to/file.csv [OUT=path/params.yaml] [FORCE=1]"; exit 2; }
+	$(PY) -m features.contract_draft "$(DATA)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force)
 
 pipeline: ## the whole Level-3 loop: train, serve, traffic, drift, retrain, canary, promote (DRIFT=, PARAMS=; LEVEL=0..2: that level's pipeline)
 	$(PY) -m pipelines $(PIPELINE_ARGS) loop

@@ -1,6 +1,6 @@
 """The history table out of core, with DuckDB: ``features.engine: duckdb``.
 
-The same table as ``engineering.customer_history`` (one row per application: the
+The same table as ``engineering.entity_history`` (one row per application: the
 customer's trailing-window aggregates, stamped a second after it), computed by one SQL
 query over the raw parquet files and written straight back to parquet. Nothing passes
 through a pandas frame, so its size is bounded by DuckDB's memory limit

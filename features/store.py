@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from feast import FeatureStore
 
 FEATURE_REPO = Path(__file__).resolve().parent / "feature_repo"
-HISTORY_VIEW = "customer_history"
+HISTORY_VIEW = "entity_history"  # the one feature view: each entity's trailing-window aggregates
 ROW = "_event_position"  # carried through Feast's join, to put each event's features back in place
 
 
@@ -85,12 +85,12 @@ def build_definitions(settings: Settings) -> list[Any]:
     from feast.types import Float64, Int64
 
     schema, features = settings.schema_, settings.features
-    project = Project(name=features.project, description="Credit-default features of the reference platform")
-    customer = Entity(
-        name="customer",
+    project = Project(name=features.project, description=f"Features of {settings.mlflow.registered_model}")
+    entity = Entity(
+        name=schema.entity,
         join_keys=[schema.entity],
         value_type=ValueType.STRING,
-        description="An applicant; applications recur, so history accumulates per customer.",
+        description="The contract's entity (schema.entity); events recur, so history accumulates per entity.",
     )
     source = FileSource(
         name=f"{HISTORY_VIEW}_source",
@@ -101,24 +101,24 @@ def build_definitions(settings: Settings) -> list[Any]:
     names = history_feature_names(features)
     history = FeatureView(
         name=HISTORY_VIEW,
-        entities=[customer],
+        entities=[entity],
         ttl=timedelta(days=features.ttl_days),
         schema=[Field(name=names[0], dtype=Int64)] + [Field(name=n, dtype=Float64) for n in names[1:]],
         source=source,
         online=True,
-        description=f"Each customer's applications over the trailing {features.window_days} days.",
+        description=f"Each entity's events over the trailing {features.window_days} days.",
         tags={"window_days": str(features.window_days)},
     )
     service = FeatureService(
         name=features.service_name,
         features=[history],
-        description="Everything the credit-default model reads from the store.",
+        description="Everything the model reads from the store.",
         tags={
             "version": str(features.service_version),
             "request_features": ",".join(request_feature_names(features)),
         },
     )
-    return [project, customer, source, history, service]
+    return [project, entity, source, history, service]
 
 
 def apply_definitions(settings: Settings) -> FeatureStore:
@@ -147,7 +147,7 @@ def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame
     ``events`` holds the entity, the event time, the label and the request fields; they
     pass through, one output row per event, in the same order. Each row gets the
     feature values known at its event time, no later; a customer with no earlier
-    application gets missing values, as the online store answers for one.
+    event gets missing values, as the online store answers for one.
 
     Only the keys go to Feast, with each event's position, and the features come back
     into place by it: the events are copied once, however large.

@@ -94,10 +94,15 @@ class WindowReport:
 
 
 def monitored_columns(reference: pd.DataFrame, settings: Settings) -> tuple[list[str], list[str]]:
-    """The model's features, numeric and categorical, as the reference holds them."""
-    skip = {settings.schema_.label, PREDICTION, settings.schema_.entity}
+    """The model's features as the reference holds them: the contract's categories, and numbers.
+
+    The column mapping comes from the contract (``schema.categorical``); everything else
+    the model reads is a number (the contract's numeric columns and the engineered ones).
+    """
+    schema = settings.schema_
+    skip = {schema.label, PREDICTION, schema.entity}
     features = [c for c in reference.columns if c not in skip]
-    categorical = [c for c in features if not pd.api.types.is_numeric_dtype(reference[c])]
+    categorical = [c for c in features if c in schema.categorical]
     return [c for c in features if c not in categorical], categorical
 
 

@@ -65,6 +65,8 @@ class Registration:
     version: str | None
     alias: str | None
     note: str = ""  # what became of it: the role it took, or why it has none (gate, policy, approval)
+    # Every failed rule of the gate and of the policy, with the file and key that set its bar.
+    refusals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class MonitorResult:
     trigger: Trigger | None = None
     retrained: PipelineResult | None = None
     canary: str | None = None
+    log_problems: list[str] = field(default_factory=list)  # lines of the prediction log that were not readable
 
 
 @dataclass

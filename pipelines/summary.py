@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.settings import Settings
@@ -88,12 +89,13 @@ def print_summary(settings: Settings, result: PipelineResult, seconds: float) ->
         time_of(times, "training set", "train"),
     )
     reg = result.registration
+    verdict = escape(reg.verdict)  # rule sources read "[set by <file> <key>]": text, not markup
     if reg.version and reg.alias:
-        gate = f"{reg.verdict}\nregistered version {reg.version} as '{reg.alias}'"
+        gate = f"{verdict}\nregistered version {reg.version} as '{reg.alias}'"
     elif reg.version:
-        gate = f"{reg.verdict}\nversion {reg.version}: {reg.note}"
+        gate = f"{verdict}\nversion {reg.version}: {escape(reg.note)}"
     else:
-        gate = f"{reg.verdict}\nnothing registered; the champion stays"
+        gate = f"{verdict}\nnothing registered; the champion stays"
     steps.add_row("gate", gate, time_of(times, "gate and register"))
     alert = result.drift_alert
     if alert is not None:
@@ -146,7 +148,7 @@ def print_plain_run(title: str, family: str, metrics: dict[str, float], where: l
 
 
 def print_failure(settings: Settings, message: str) -> None:
-    console.print(f"[bold red]Pipeline stopped before training[/]\n{message}", highlight=False)
+    console.print(f"[bold red]Pipeline stopped before training[/]\n{escape(message)}", highlight=False)
     console.print(
         f"The failed batch and its validation report are kept in {settings.quarantine_dir}; "
         "accepted batches were versioned as usual."
@@ -164,6 +166,8 @@ def monitor_rows(outcome: MonitorResult) -> list[str]:
         )
         lines.append(f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}\n  -> {judged.decision}")
     lines += outcome.quality
+    lines += [f"PREDICTION LOG: {problem}" for problem in outcome.log_problems]
+    lines = [escape(line) for line in lines]
     if outcome.trigger is not None:
         lines.append(f"TRIGGER ({outcome.trigger.kind}): report {outcome.trigger.report}")
     return lines
@@ -184,7 +188,7 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
     if result.training is not None:
         reg = result.training.registration
         kept = f"v{reg.version} is {reg.alias}" if reg.version else "champion kept"
-        row("train", f"gate {reg.verdict}; {kept}\n{step_line(result.training.steps)}", "train")
+        row("train", f"gate {escape(reg.verdict)}; {kept}\n{step_line(result.training.steps)}", "train")
     row(
         "serve",
         f"BentoML service on {result.url} (stopped at the end); started at the first registration: "
@@ -199,7 +203,7 @@ def print_loop_summary(settings: Settings, result: LoopResult, seconds: float) -
         outcome = f"v{r.version} is {r.alias}" if r.version else "not registered"
         steps.add_row(
             "retrain",
-            f"run {retrained.run_id}: gate {r.verdict}; {outcome}\n{step_line(retrained.steps)}",
+            f"run {retrained.run_id}: gate {escape(r.verdict)}; {outcome}\n{step_line(retrained.steps)}",
             f"{sum(s.seconds for s in retrained.steps):.1f} s",
             f"{sum(s.cpu_seconds for s in retrained.steps):.1f} s",
         )

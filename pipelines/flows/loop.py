@@ -4,9 +4,10 @@
                                   drifted traffic ─► monitor ─► drift ─► retrain (subflow) ─► gate
                                                                    ─► canary under traffic ─► promoted or rolled back
 
-Simulated weeks follow the history: each week's applications are sent to the service
-over HTTP, then their labels are delivered (as if weeks later) and the answered
-applications land as the next batch of training data, exactly the data a lender
+Simulated weeks follow the history: the synthetic lender's next weeks, or the held-back
+latest weeks of your own file (``data.source: file``), replayed. Each week's events are
+sent to the service over HTTP, then their labels are delivered (as if weeks later) and
+the answered events land as the next batch of training data, exactly the data one
 would retrain on. The service runs on a free loopback port and is stopped at the end,
 whatever happens.
 """
@@ -40,13 +41,27 @@ class NoChampion(RuntimeError):
     """The loop cannot serve: no model has passed the gate yet."""
 
 
-def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: threading.Event | None = None) -> Any:
-    """Send one week of applications; deliver its labels; land the answered ones as new data."""
-    applications = simulator.week_applications(settings, week, scenario)
-    requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+def no_champion_message(registration: Any) -> str:
+    """Why the first model is not serving, rule by rule, each with the file and key that set its bar."""
+    refusals = registration.refusals or [registration.verdict]
+    return (
+        "no champion, so there is nothing to serve: the first model "
+        + ("was refused" if registration.version else "did not pass the validation gate")
+        + ":\n  - "
+        + "\n  - ".join(refusals)
+        + "\nChange what each line names (the data, or the bar at that file and key), then `make pipeline` again."
+    )
+
+
+def serve_week(
+    settings: Settings, url: str, week: ingest.Week, scenario: str, stop: threading.Event | None = None
+) -> Any:
+    """Send one week of events; deliver its labels; land the answered ones as new data."""
+    events = simulator.week_events(settings, week, scenario)
+    requests = simulator.requests_for(events, settings, settings.monitoring.simulation.requests_per_week)
     traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
-    name = f"week{week:03d}-{scenario}"
-    served = simulator.deliver_labels(settings, applications, traffic.answered, name)
+    name = f"week{week.number:03d}-{scenario}"
+    served = simulator.deliver_labels(settings, events, traffic.answered, name)
     if len(served):
         ingest.land_frame(settings, served, week)
     return traffic
@@ -70,10 +85,7 @@ def run_loop(settings: Settings, report: Any = print) -> LoopResult:
         with clock.step("train"):
             training = _with_service_started_early(settings, service)
         if registry.alias_version(settings, registry.CHAMPION) is None:
-            raise NoChampion(
-                f"the gate rejected the first model ({training.registration.verdict}), so there is nothing to serve; "
-                "the rules and the MLflow run above say why"
-            )
+            raise NoChampion(no_champion_message(training.registration))
         with clock.step("serve"):
             _, url = service.ready()  # what is left of its start
         report(f"== 2. serving the champion on {url} (log: {log})")
@@ -121,34 +133,35 @@ def weeks_of_traffic(
     """Normal weeks, then drifted ones, the monitor after each; a retrained challenger goes to its canary."""
     clock = clock or StepClock()
     simulation = settings.monitoring.simulation
-    week = ingest.next_week(settings)
     plan = ["none"] * simulation.normal_weeks + [simulation.scenario] * simulation.drift_weeks
-    for number, scenario in enumerate(plan, start=first_step):
-        report(f"== {number}. week {week} of traffic ({scenario}), then the monitor")
-        with clock.step(f"week {week} traffic"):
+    weeks = ingest.traffic_weeks(settings, len(plan) + 1)  # and one more for a canary
+    for index, scenario in enumerate(plan):
+        number, week = first_step + index, weeks[index]
+        report(f"== {number}. week {week.number} ({week.start}) of traffic ({scenario}), then the monitor")
+        with clock.step(f"week {week.number} traffic"):
             traffic = serve_week(settings, result.url, week, scenario)
         report(f"   {traffic.sent} requests in {traffic.seconds:.1f} s, statuses {dict(traffic.statuses)}")
-        with clock.step(f"week {week} monitor"):
+        with clock.step(f"week {week.number} monitor"):
             outcome = monitor(settings)
-        result.weeks.append(WeekOfTraffic(week, scenario, traffic, outcome))
-        week += 1
+        result.weeks.append(WeekOfTraffic(week.number, scenario, traffic, outcome))
         for judged in outcome.windows:
             report(f"   {judged.report.window}: {judged.decision}")
         if outcome.retrained is not None:
             registration = outcome.retrained.registration
             report(f"   retrained: gate {registration.verdict}; {registration.alias or 'not registered'}")
             if registration.alias == registry.CHALLENGER:
-                report(f"== {number + 1}. canary of v{registration.version} under week {week} of traffic")
+                following = weeks[index + 1]
+                report(f"== {number + 1}. canary of v{registration.version} under week {following.number} of traffic")
                 with clock.step("canary"):
                     result.canary, result.canary_traffic = canary_under_traffic(
-                        settings, result.url, week, scenario, report
+                        settings, result.url, following, scenario, report
                     )
             break
     result.aliases = registry.aliases(settings)
 
 
 def canary_under_traffic(
-    settings: Settings, url: str, week: int, scenario: str, report: Any
+    settings: Settings, url: str, week: ingest.Week, scenario: str, report: Any
 ) -> tuple[CanaryRun | None, simulator.TrafficResult]:
     """The canary steps while traffic flows: a new week, then replays of it until the canary ends.
 
@@ -159,8 +172,8 @@ def canary_under_traffic(
 
     def traffic() -> None:
         box["week"] = serve_week(settings, url, week, scenario, stop)
-        applications = simulator.week_applications(settings, week, scenario)
-        requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+        events = simulator.week_events(settings, week, scenario)
+        requests = simulator.requests_for(events, settings, settings.monitoring.simulation.requests_per_week)
         replay = 0
         while not stop.is_set():
             replay += 1

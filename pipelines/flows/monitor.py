@@ -41,7 +41,9 @@ def monitor(settings: SettingsParameter, retrain: bool = True, service_url: str 
     result = MonitorResult(steps.champion_version(settings))
     report_queue.resume(settings)  # full reports a stopped run left unwritten
     state = policy.read_state(settings)
-    predictions = windows.load_predictions(settings)
+    predictions = windows.load_predictions(settings, result.log_problems)
+    for problem in result.log_problems:
+        log().error("%s", problem)
     now = dt.datetime.now(dt.UTC)
 
     for window in steps.fresh_windows(settings, predictions, state):

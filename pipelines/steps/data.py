@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.settings import Settings
 from features import engineering, ingest, out_of_core, store, versioning
-from features.validation import validate_batches, validate_feature_table
+from features.validation import validate_batches, validate_feature_table, write_record
 from pipelines.results import BatchVerdict, DataVersions, FeatureTables, StoreState
 from pipelines.steps import log
 
@@ -46,7 +46,7 @@ def validate(settings: Settings, batches: list[Path]) -> list[BatchVerdict]:
     for batch, outcome in zip(batches, validate_batches(batches, settings), strict=True):
         if outcome.success:
             rows = pq.ParquetFile(batch).metadata.num_rows
-            ingest.accept(batch, settings)
+            write_record(ingest.accept(batch, settings), outcome)
             log().info("%s: %d rows passed %d expectations", batch.stem, rows, outcome.evaluated)
             verdicts.append(BatchVerdict(batch.stem, True))
             continue
@@ -83,7 +83,7 @@ def engineer(settings: Settings) -> FeatureTables:
     else:
         raw = ingest.load_raw(settings)
         expected = len(raw)
-        table = engineering.customer_history(raw, settings.schema_, settings.features)
+        table = engineering.entity_history(raw, settings.schema_, settings.features)
         del raw
         table.to_parquet(candidate, index=False)
     outcome = validate_feature_table(table, settings, store.HISTORY_VIEW, expected_rows=expected)

@@ -14,6 +14,7 @@ import pandas as pd
 from core.sections import TrainingSettings
 from core.settings import Settings
 from features import engineering, ingest, store
+from features.validation import validation_evidence
 from pipelines.results import DataVersions, StoreState, TrainingOutcome
 from pipelines.steps import distributed, log, tracking, tuning
 
@@ -89,8 +90,17 @@ def train(
         f"Level {settings.level} training-pipeline run: best of {len(scored)} candidates, {best.family}; "
         f"data {versions.raw}, features {versions.features}."
     )
+    # The evidence that this data version passed its contract: each batch's validation record.
+    validated = validation_evidence(ingest.accepted_batches(settings), versions.raw)
+    lineage["data_validation"] = "passed" if validated["passed"] else "failed"
     logged = tracking.log_training_run(
-        settings, best, data_version=versions.raw, training_frame=frame, extra_tags=lineage, candidates=scored
+        settings,
+        best,
+        data_version=versions.raw,
+        training_frame=frame,
+        extra_tags=lineage,
+        candidates=scored,
+        data_validation=validated,
     )
     log().info(
         "best of %d: %s; holdout %s %.4f; MLflow run %s",

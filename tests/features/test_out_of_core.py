@@ -25,7 +25,7 @@ def write_batches(settings: Settings, weeks: list[pd.DataFrame]) -> list[Path]:
 
 def both_engines(settings: Settings, paths: list[Path], tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The history table from pandas and from DuckDB, rows in the same order."""
-    in_memory = engineering.customer_history(ingest.load_raw(settings), settings.schema_, settings.features)
+    in_memory = engineering.entity_history(ingest.load_raw(settings), settings.schema_, settings.features)
     target = tmp_path / "history.parquet"
     rows = out_of_core.write_history_table(settings, paths, target)
     out_of_core_table = pd.read_parquet(target)
@@ -50,7 +50,7 @@ def test_the_history_table_is_the_pandas_one(settings: Settings, tmp_path: Path)
     config = LenderConfig(applications_per_week=500, customers=150)  # few customers: long histories
     weeks = [generate_week(config, w) for w in range(1, 7)]
     in_memory, out_of_core_table = both_engines(settings, write_batches(settings, weeks), tmp_path)
-    assert in_memory["applications_90d"].max() > 5  # windows really hold several applications
+    assert in_memory["events_90d"].max() > 5  # windows really hold several applications
     assert in_memory["loan_amount_mean_90d"].notna().all()
     assert_same_table(in_memory, out_of_core_table)
 
@@ -67,7 +67,7 @@ def test_the_window_ends_exactly_where_pandas_ends_it(tmp_path: Path) -> None:
     week.loc[1, "credit_utilization"] = np.nan  # skipped by the mean, as pandas skips it
     in_memory, out_of_core_table = both_engines(settings, write_batches(settings, [week]), tmp_path)
     edge = out_of_core_table[out_of_core_table["customer_id"] == "EDGE"]
-    assert list(edge["applications_10d"]) == [1, 1, 2]
+    assert list(edge["events_10d"]) == [1, 1, 2]
     assert_same_table(in_memory, out_of_core_table)
 
 
@@ -84,7 +84,7 @@ def test_tied_events_are_kept_in_the_same_order_and_spacing(tmp_path: Path) -> N
 def test_feasts_duckdb_offline_store_joins_as_the_file_store_does(settings: Settings, tmp_path: Path) -> None:
     config = LenderConfig(applications_per_week=400, customers=300)
     raw = pd.concat([generate_week(config, w) for w in range(1, 5)], ignore_index=True)
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     path = store.history_table_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)

@@ -113,7 +113,7 @@ def test_two_events_of_one_entity_at_one_instant_are_refused_naming_the_rows(
 
 def test_kept_events_are_ordered_by_the_tie_breaker_and_become_distinct(batch: pd.DataFrame, workspace: Path) -> None:
     from core.settings import load_settings
-    from features.engineering import customer_history
+    from features.engineering import entity_history
     from features.validation import validate_feature_table
     from tests.conftest import write_params
 
@@ -129,7 +129,7 @@ def test_kept_events_are_ordered_by_the_tie_breaker_and_become_distinct(batch: p
     ties = raw.set_index("application_id").loc[batch["application_id"][[3, 5, 6]], "event_timestamp"]
     assert list(ties.diff().dropna()) == [pd.Timedelta(microseconds=1)] * 2  # in record-id order, 1 µs apart
     assert ties.iloc[0] == pd.Timestamp(batch["event_timestamp"][3])  # the first keeps its time
-    table = customer_history(raw, settings.schema_, settings.features)
+    table = entity_history(raw, settings.schema_, settings.features)
     assert validate_feature_table(table, settings, "history", expected_rows=len(raw)).success
 
 

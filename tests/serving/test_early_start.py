@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from core import registry
-from serving.schema import applications_from
+from serving.schema import request_bodies
 from tests.serving.conftest import Server, prepare_workspace, register_model
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def test_a_service_started_before_the_first_champion_becomes_ready_when_the_alia
         assert httpx.get(server.url + "/readyz").status_code == 503  # up, not ready: nothing to serve yet
         registry.set_alias(settings, registry.CHAMPION, version)
         server.wait_until("/readyz", 200, seconds=30)
-        (body,) = applications_from(frame, 1)
+        (body,) = request_bodies(frame, settings.schema_, 1)
         answer = httpx.post(server.url + "/predict", json=body, timeout=30)
         assert answer.status_code == 200 and answer.json()["model_version"] == version, answer.text
     finally:
