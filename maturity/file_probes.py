@@ -116,6 +116,7 @@ def data_versioning(t: Target) -> Found:
         if p.suffix.lower() in sources.DATA_SUFFIXES
         and (not t.scope.roots or t.scope.covers(p))
         and not sources.is_test(t.rel(p))
+        and not sources.SAMPLE_PATH.search(t.rel(p))
         and not t.rel(p).startswith(NOT_EVIDENCE)
     ]
     if in_git:

@@ -37,6 +37,8 @@ COMMENT = re.compile(r"^\s*(#|//|--\s)")
 TEMPLATE_TAG_LINE = re.compile(r"^\s*(\{%-?.*?-?%\}|\{\{-?\s*(if|else|end|range|define|template)\b.*?\}\})\s*$")
 # Where tests live: they name practices without practising them (some practices accept them).
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)(test_[^/]*|[^/]*_test\.py[^/]*|conftest\.py)$")
+# Sample inputs shipped for a user to try (examples/, samples/): not the project's own data.
+SAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?)/", re.IGNORECASE)
 MAX_TEXT = 400_000
 
 
