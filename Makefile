@@ -31,7 +31,7 @@ PORT_FREE = if (exec 3<>/dev/tcp/127.0.0.1/$(1)) 2>/dev/null; then \
 	echo "port $(1) is taken: another program answers on http://127.0.0.1:$(1); choose a free one: make $@ $(2)=<port>" >&2; \
 	exit 1; fi;
 
-.PHONY: help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features docs-assets check-uis setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance
+.PHONY: contract bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance docs-assets check-uis
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,13 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@$(MAKE) -s docs-assets
 	@echo "environment ready: next, make pipeline"
+
+DATA ?=
+OUT ?=
+FORCE ?=
+contract: ## draft a data contract and params file from your file: DATA=path/to/file.csv [OUT=projects/<name>/params.yaml]
+	@test -n "$(DATA)" || { echo "usage: make contract DATA=path/to/file.csv [OUT=path/params.yaml] [FORCE=1]"; exit 2; }
+	$(PY) -m features.contract_draft "$(DATA)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force)
 
 # Great Expectations Data Docs load jQuery, Bootstrap, Font Awesome... from CDNs: the same
 # versions from the npm registry make them work offline (features/data_docs.py).
@@ -215,3 +222,8 @@ bench-governance: ## benchmark governance: cost per registration and per explain
 
 bench-serving: ## benchmark the service (champion, canary, shadow) against in-process and minimal-app baselines
 	$(PY) -m benchmarks.serving
+
+ROWS ?= 100000,1000000,3000000
+SET ?= features.engine=duckdb
+bench-scale: ## the training pipeline at 100k, 1M and 3M rows (DuckDB engine): time, peak memory, growth per step (ROWS=, SET=)
+	$(PY) -m benchmarks.scale --rows $(ROWS) $(foreach pair,$(SET),--set $(pair))

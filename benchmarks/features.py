@@ -51,7 +51,7 @@ def _run(workspace: Path, calls: int) -> None:
     raw = pd.concat([generate_week(config, w) for w in range(1, settings.data.history_weeks + 1)], ignore_index=True)
 
     started = time.perf_counter()
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     engineer_s = time.perf_counter() - started
     path = store.history_table_path(settings)
     path.parent.mkdir(parents=True)

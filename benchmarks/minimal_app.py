@@ -16,7 +16,7 @@ from starlette.routing import Route
 from core.registry import CHAMPION
 from core.settings import load_settings
 from serving.models import load_alias
-from serving.schema import LoanApplication
+from serving.schema import service_models
 
 
 def build() -> Starlette:
@@ -26,11 +26,12 @@ def build() -> Starlette:
     features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
     if champion is None:
         raise RuntimeError("no champion in the registry")
+    request_model = service_models(settings.schema_).request
 
     def predict(request: Request, body: bytes) -> JSONResponse:
-        application = LoanApplication.model_validate_json(body)
-        frame = features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
-        return JSONResponse({"probability_of_default": champion.risk(frame), "model_version": champion.version})
+        parsed = request_model.model_validate_json(body)
+        frame = features(pd.DataFrame([parsed.model_dump(exclude={"request_id"})]))
+        return JSONResponse({"probability": champion.risk(frame), "model_version": champion.version})
 
     async def endpoint(request: Request) -> JSONResponse:
         return await run_in_threadpool(predict, request, await request.body())

@@ -36,7 +36,7 @@ from serving import launch
 from serving.canary import CanaryState, state_path, write_state
 from serving.controller import wait_until_routing
 from serving.models import load_alias
-from serving.schema import LoanApplication, applications_from
+from serving.schema import request_bodies, service_models
 
 CONCURRENCY = (1, 8, 32)
 
@@ -125,8 +125,9 @@ def _workspace(folder: Path) -> Settings:
 def _bodies(settings: Settings, n: int = 500) -> list[str]:
     from features.ingest import load_raw
 
-    requests = applications_from(load_raw(settings).tail(5 * n), n, one_per_customer=False)
-    return [LoanApplication.model_validate(r).model_dump_json() for r in requests]
+    requests = request_bodies(load_raw(settings).tail(5 * n), settings.schema_, n)
+    request_model = service_models(settings.schema_).request
+    return [request_model.model_validate(r).model_dump_json() for r in requests]
 
 
 def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict[str, float]:
@@ -135,9 +136,9 @@ def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict
     features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
     if champion is None:
         raise RuntimeError("no champion in the benchmark workspace")
+    request_model = service_models(settings.schema_).request
     frames = [
-        pd.DataFrame([LoanApplication.model_validate_json(b).model_dump(exclude={"request_id"})])
-        for b in bodies[:calls]
+        pd.DataFrame([request_model.model_validate_json(b).model_dump(exclude={"request_id"})]) for b in bodies[:calls]
     ]
     for frame in frames:  # a warm pass, as a server under traffic is: caches filled, code paths hot
         champion.risk(features(frame))

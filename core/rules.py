@@ -16,9 +16,18 @@ class RuleResult:
     rule: str
     passed: bool
     detail: str
+    # Where the bar was set, as "<file> <key>" (``params.yaml gate.minimums.roc_auc``): a
+    # refusal says what to change. Empty for rules that have no configurable bar.
+    source: str = ""
 
     def __str__(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
+        where = f" [set by {self.source}]" if self.source else ""
+        return f"{'PASS' if self.passed else 'FAIL'} {self.rule}: {self.detail}{where}"
+
+    @property
+    def explained(self) -> str:
+        """The rule, its detail and where its bar is set: what a refusal prints."""
+        return f"{self.rule} ({self.detail})" + (f" [set by {self.source}]" if self.source else "")
 
 
 class Verdict:

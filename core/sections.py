@@ -21,6 +21,19 @@ MaturityLevel = Literal[0, 1, 2, 3]
 ModelFamily = Literal["logistic_regression", "gradient_boosting"]
 
 
+class Arrival(Strict):
+    """Arrival times for a file without a time column: rows in file order, a week at a time."""
+
+    start: dt.date = dt.date(2026, 1, 5)
+    rows_per_week: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _monday(self) -> Arrival:
+        if self.start.weekday() != 0:
+            raise ValueError(f"start {self.start} is not a Monday")
+        return self
+
+
 class DataSettings(Strict):
     source: Literal["synthetic", "file"] = "synthetic"
     dir: Path = Path("data")
@@ -33,6 +46,14 @@ class DataSettings(Strict):
     scenario_weeks: int = Field(1, ge=1, le=52)
     scenario_strength: float = Field(1.0, gt=0.0, le=5.0)
     file: Path | None = None
+    # Your own file: its latest weeks are held back from training and replayed as live
+    # traffic by `make pipeline` (null: normal_weeks + drift_weeks of the simulation, plus
+    # one for the canary; 0: train on every week and replay nothing).
+    replay_weeks: int | None = Field(None, ge=0, le=52)
+    # A flat file without an entity column: number its rows into schema.entity.
+    row_id: bool = False
+    # A flat file without a time column: rows arrive in file order, rows_per_week a week.
+    arrival: Arrival | None = None
 
     @model_validator(mode="after")
     def _file_when_needed(self) -> DataSettings:
@@ -111,6 +132,9 @@ class GateSettings(Strict):
     behaviour: BehaviourSettings = BehaviourSettings()
 
 
+COUNT_PREFIX = "events"  # events_<window>d: how many events the entity had in the window
+
+
 class Ratio(Strict):
     numerator: str
     denominator: str
@@ -130,11 +154,29 @@ class FeatureSettings(Strict):
     # Feast's configuration template in features/feature_repo/: where the registry and
     # the online store live. ${VARIABLES} in it come from the environment.
     store_config: str = Field("feature_store.yaml", pattern=r"^feature_store[a-z0-9_.-]*\.yaml$")
+    # Where the history table is computed and the point-in-time join runs: pandas, in
+    # memory; or DuckDB, out of core (SQL over the raw files; Feast's DuckDB offline store).
+    engine: Literal["pandas", "duckdb"] = "pandas"
+    engine_memory_gb: float | None = Field(None, gt=0)  # DuckDB's memory limit; null: its default (80% of RAM)
 
     @property
     def service_name(self) -> str:
         """Versioned, so a model can say exactly which service it was trained on."""
         return f"{self.service}_v{self.service_version}"
+
+    @property
+    def history_names(self) -> list[str]:
+        """The stored history features: the entity's event count, then each aggregate."""
+        window = f"{self.window_days}d"
+        names = [f"{COUNT_PREFIX}_{window}"]
+        for column, aggregations in self.history.items():
+            names += [f"{column}_{how}_{window}" for how in aggregations]
+        return names
+
+    @property
+    def engineered_names(self) -> list[str]:
+        """Every feature the platform computes: stored history, then request-time ratios."""
+        return [*self.history_names, *self.ratios]
 
 
 class MlflowSettings(Strict):
@@ -197,7 +239,8 @@ class TriggerSettings(Strict):
 
 
 class SimulationSettings(Strict):
-    """The traffic simulator: which weeks of the synthetic lender are sent, and how fast."""
+    """The traffic simulator: which weeks are sent (the synthetic lender's next weeks, or the
+    held-back weeks of your file), under which scenario, and how fast."""
 
     scenario: Scenario = "covariate_shift"
     normal_weeks: int = Field(1, ge=0, le=52)
@@ -206,6 +249,8 @@ class SimulationSettings(Strict):
     concurrency: int = Field(4, ge=1, le=64)
     rate_per_second: float | None = Field(None, gt=0.0)  # None: as fast as the service answers
     max_seconds_per_week: float = Field(300.0, gt=0.0)
+    # Your own file's scenarios (core/scenarios.py) change these columns; empty: every feature column.
+    columns: tuple[str, ...] = ()
 
 
 class MonitoringSettings(Strict):
@@ -223,6 +268,14 @@ class MonitoringSettings(Strict):
         if self.min_rows > self.window_rows:
             raise ValueError(f"min_rows ({self.min_rows}) exceeds window_rows ({self.window_rows})")
         return self
+
+
+class ModelCardSettings(Strict):
+    """What no registry knows about this data and model: written by people, printed in every card."""
+
+    intended_use: str = ""
+    out_of_scope: str = ""
+    limitations: str = ""
 
 
 class GovernanceSettings(Strict):

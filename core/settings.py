@@ -26,6 +26,7 @@ from core.sections import (
     GovernanceSettings,
     MaturityLevel,
     MlflowSettings,
+    ModelCardSettings,
     MonitoringSettings,
     PrefectSettings,
     TrainingSettings,
@@ -77,6 +78,7 @@ class Settings(Strict):
     monitoring: MonitoringSettings = MonitoringSettings()
     dvc: DvcSettings = DvcSettings()
     governance: GovernanceSettings = GovernanceSettings()
+    model_card: ModelCardSettings = ModelCardSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -94,14 +96,46 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _gate_names_known_columns(self) -> Settings:
-        described = {*self.schema_.numeric, *self.schema_.categorical}
+        schema = self.schema_
+        described = {*schema.numeric, *schema.categorical, *schema.sensitive}
         for name, spec in self.gate.slices.items():
             if spec.column not in described:
                 raise ValueError(f"gate.slices.{name}: {spec.column!r} is not a column of the schema")
+            if spec.bins is not None and spec.column not in schema.numeric:
+                raise ValueError(f"gate.slices.{name}: bins given, but {spec.column!r} is not a numeric column")
         for column in self.gate.behaviour.increasing:
-            if column not in self.schema_.numeric:
-                raise ValueError(f"gate.behaviour.increasing.{column}: not a numeric column of the schema")
+            if column not in schema.numeric_features:
+                raise ValueError(f"gate.behaviour.increasing.{column}: not a numeric feature column of the schema")
+        for column in self.gate.behaviour.invariant:
+            if column not in schema.described:
+                raise ValueError(f"gate.behaviour.invariant: {column!r} is not a column of the schema")
         return self
+
+    @model_validator(mode="after")
+    def _monitoring_names_model_features(self) -> Settings:
+        features = {*self.schema_.feature_columns, *self.features.engineered_names}
+        for column in self.monitoring.trigger.critical_features:
+            if column not in features:
+                raise ValueError(f"monitoring.trigger.critical_features: {column!r} is not a feature of the model")
+        for column in self.monitoring.drift.per_feature:
+            if column not in features:
+                raise ValueError(f"monitoring.drift.per_feature.{column}: not a feature of the model")
+        for column in self.monitoring.simulation.columns:
+            if column not in self.schema_.feature_columns:
+                raise ValueError(f"monitoring.simulation.columns: {column!r} is not a feature column of the schema")
+        return self
+
+    def source(self, key: str) -> str:
+        """Where a setting comes from, as "<params file> <dotted key>": what a refusal names."""
+        return f"{shown_path(self.params_file)} {key}"
+
+    @property
+    def replay_weeks(self) -> int:
+        """How many of the latest weeks of your file are held back and replayed as traffic."""
+        if self.data.replay_weeks is not None:
+            return self.data.replay_weeks
+        simulation = self.monitoring.simulation
+        return simulation.normal_weeks + simulation.drift_weeks + 1
 
     @model_validator(mode="after")
     def _holdout_leaves_training_data(self) -> Settings:
@@ -199,6 +233,16 @@ class Settings(Strict):
         """
         local = self.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.tracking_uri
         return (self.state / "mlflow" / "artifacts").as_uri() if local else None
+
+
+def shown_path(path: Path) -> str:
+    """A path as a person would type it here: relative to the working folder or the project, if inside."""
+    for base in (Path.cwd(), PROJECT_ROOT):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

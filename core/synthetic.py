@@ -24,6 +24,7 @@ Scenarios change what arriving weeks look like:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,17 @@ def week_start(config: LenderConfig, week: int) -> dt.date:
 
 
 def customers(config: LenderConfig) -> pd.DataFrame:
-    """The fixed population of applicants: who they are, not what they apply for."""
+    """The fixed population of applicants: who they are, not what they apply for.
+
+    Drawn once per configuration and kept (it is the same every week): at a million
+    applications a week, drawing it again for each week cost more than the week itself.
+    Callers read it; a copy is theirs to change.
+    """
+    return _population(config).copy(deep=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _population(config: LenderConfig) -> pd.DataFrame:
     rng = np.random.default_rng([config.seed, 0])
     n = config.customers
     age = np.clip(rng.normal(41, 12, n), 18, 85)
@@ -123,6 +134,23 @@ def customers(config: LenderConfig) -> pd.DataFrame:
     )
 
 
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def _distinct_microseconds(seconds: np.ndarray) -> np.ndarray:
+    """Offsets into the week in microseconds, sorted and all distinct, all inside the week.
+
+    Whole seconds collide once a week holds about a million applications (one customer,
+    two applications in the same second, which the contract refuses by default); distinct
+    microseconds never do. Each offset is at least a microsecond after the one before,
+    and the last one stays before the week ends.
+    """
+    n = len(seconds)
+    micros = np.minimum(np.floor(np.sort(seconds) * 1e6).astype(np.int64), WEEK_SECONDS * 1_000_000 - n)
+    position = np.arange(n, dtype=np.int64)
+    return np.maximum.accumulate(micros - position) + position
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=float)
 
@@ -142,8 +170,7 @@ def generate_week(config: LenderConfig, week: int, scenario: str = "none") -> pd
     z = who["latent_quality"].to_numpy()
 
     start = pd.Timestamp(week_start(config, week), tz="UTC")
-    seconds = np.sort(rng.uniform(0, 7 * 24 * 3600, n))
-    timestamps = start + pd.to_timedelta(seconds.round(), unit="s")
+    timestamps = start + pd.to_timedelta(_distinct_microseconds(rng.uniform(0, WEEK_SECONDS, n)), unit="us")
 
     income = who["base_income"].to_numpy() * np.exp(rng.normal(0, 0.05, n))
     purpose_p = np.array([0.3, 0.18, 0.2, 0.1, 0.1, 0.12])

@@ -2,15 +2,15 @@
 
 Two kinds of feature, each defined once:
 
-* **History features** (stored in Feast, served online): per-customer aggregates over
-  a trailing window of past applications, such as how many and how large. A row is
-  written for every application, holding the window *including* it, and stamped one
+* **History features** (stored in Feast, served online): per-entity aggregates over
+  a trailing window of past events, such as how many and how large. A row is
+  written for every event, holding the window *including* it, and stamped one
   second after it: the moment it is known. Feast's point-in-time join takes the latest
-  row at or before a training example's event time, so an application never sees
+  row at or before a training example's event time, so an event never sees
   itself or anything later, and sees exactly what the online store holds when the
-  next application arrives.
+  next event arrives.
 * **Request-time features**: ratios of fields that arrive with the request
-  (loan-to-income...). ``complete_features`` computes them, on the training path
+  (``features.ratios``). ``complete_features`` computes them, on the training path
   after the historical join and on the serving path after the online lookup: one
   function, so the two cannot disagree.
 
@@ -81,15 +81,11 @@ AVAILABILITY_LAG = pd.Timedelta(seconds=1)
 
 
 def history_feature_names(features: FeatureSettings) -> list[str]:
-    window = f"{features.window_days}d"
-    names = [f"applications_{window}"]
-    for column, aggregations in features.history.items():
-        names += [f"{column}_{how}_{window}" for how in aggregations]
-    return names
+    return features.history_names
 
 
-def customer_history(raw: pd.DataFrame, schema: Schema, features: FeatureSettings) -> pd.DataFrame:
-    """One row per application: the customer's trailing-window aggregates as of just after it."""
+def entity_history(raw: pd.DataFrame, schema: Schema, features: FeatureSettings) -> pd.DataFrame:
+    """One row per event: the entity's trailing-window aggregates as of just after it."""
     entity, timestamp = schema.entity, schema.timestamp
     missing = [c for c in features.history if c not in raw]
     if missing:
@@ -104,7 +100,7 @@ def customer_history(raw: pd.DataFrame, schema: Schema, features: FeatureSetting
         {
             entity: ordered[entity].to_numpy(),
             timestamp: (ordered[timestamp] + AVAILABILITY_LAG).to_numpy(),
-            f"applications_{suffix}": rolling[timestamp].count().to_numpy().astype("int64"),
+            features.history_names[0]: rolling[timestamp].count().to_numpy().astype("int64"),
         }
     )
     # groupby().rolling() returns rows grouped by entity in the order of `ordered`.
@@ -145,13 +141,13 @@ def request_feature_names(features: FeatureSettings) -> list[str]:
 def finished_columns(columns: Mapping[str, Any] | pd.DataFrame, features: FeatureSettings) -> dict[str, np.ndarray]:
     """The columns both read paths add or replace after the store lookup: defined once.
 
-    A customer without history gets zero applications and zero sums (not unknown); the
+    An entity without history gets zero events and zero sums (not unknown); the
     request-time ratios follow, NaN where a denominator is zero or missing. ``columns``
     is a data frame or any mapping of column name to values, so serving can call it
     on a single request without building a frame first.
     """
     window = f"{features.window_days}d"
-    counts = [f"applications_{window}"]
+    counts = [features.history_names[0]]
     counts += [f"{c}_sum_{window}" for c, how in features.history.items() if "sum" in how]
     finished = {}
     for name in counts:

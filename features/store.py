@@ -5,7 +5,7 @@ schema follows ``features.history`` in params.yaml. ``feature_repo/`` holds the
 ``feature_store.yaml`` read by both the SDK (here) and the ``feast`` CLI, whose
 ``${MLOPS_STATE_DIR}`` puts the registry and the online store in the state folder.
 
-Both read paths end in ``complete_features``: the training frame comes from
+Both read paths end in ``finished_columns``: the training frame comes from
 ``get_historical_features`` (point in time), the serving row from
 ``get_online_features``, and the same function adds the request-time ratios to each.
 """
@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import os
 import string
+from collections import ChainMap
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +31,6 @@ from core.environment import tool_environment
 from core.settings import Settings
 from features.engineering import (
     FeatureColumns,
-    complete_features,
     finished_columns,
     history_feature_names,
     request_feature_names,
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from feast import FeatureStore
 
 FEATURE_REPO = Path(__file__).resolve().parent / "feature_repo"
-HISTORY_VIEW = "customer_history"
+HISTORY_VIEW = "entity_history"  # the one feature view: each entity's trailing-window aggregates
+ROW = "_event_position"  # carried through Feast's join, to put each event's features back in place
 
 
 def history_table_path(settings: Settings) -> Path:
@@ -65,6 +66,9 @@ def repo_config(settings: Settings, environ: Mapping[str, str] | None = None) ->
         raise KeyError(f"{template.name} needs the environment variable {missing.args[0]}, which is not set") from None
     config = yaml.safe_load(filled)
     config["project"] = settings.features.project
+    if settings.features.engine == "duckdb" and config.get("offline_store", {}).get("type") == "file":
+        # The same parquet source, joined by Feast's DuckDB offline store: out of core.
+        config["offline_store"] = {"type": "duckdb"}
     return RepoConfig(repo_path=FEATURE_REPO, **config)
 
 
@@ -81,12 +85,12 @@ def build_definitions(settings: Settings) -> list[Any]:
     from feast.types import Float64, Int64
 
     schema, features = settings.schema_, settings.features
-    project = Project(name=features.project, description="Credit-default features of the reference platform")
-    customer = Entity(
-        name="customer",
+    project = Project(name=features.project, description=f"Features of {settings.mlflow.registered_model}")
+    entity = Entity(
+        name=schema.entity,
         join_keys=[schema.entity],
         value_type=ValueType.STRING,
-        description="An applicant; applications recur, so history accumulates per customer.",
+        description="The contract's entity (schema.entity); events recur, so history accumulates per entity.",
     )
     source = FileSource(
         name=f"{HISTORY_VIEW}_source",
@@ -97,24 +101,24 @@ def build_definitions(settings: Settings) -> list[Any]:
     names = history_feature_names(features)
     history = FeatureView(
         name=HISTORY_VIEW,
-        entities=[customer],
+        entities=[entity],
         ttl=timedelta(days=features.ttl_days),
         schema=[Field(name=names[0], dtype=Int64)] + [Field(name=n, dtype=Float64) for n in names[1:]],
         source=source,
         online=True,
-        description=f"Each customer's applications over the trailing {features.window_days} days.",
+        description=f"Each entity's events over the trailing {features.window_days} days.",
         tags={"window_days": str(features.window_days)},
     )
     service = FeatureService(
         name=features.service_name,
         features=[history],
-        description="Everything the credit-default model reads from the store.",
+        description="Everything the model reads from the store.",
         tags={
             "version": str(features.service_version),
             "request_features": ",".join(request_feature_names(features)),
         },
     )
-    return [project, customer, source, history, service]
+    return [project, entity, source, history, service]
 
 
 def apply_definitions(settings: Settings) -> FeatureStore:
@@ -143,21 +147,32 @@ def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame
     ``events`` holds the entity, the event time, the label and the request fields; they
     pass through, one output row per event, in the same order. Each row gets the
     feature values known at its event time, no later; a customer with no earlier
-    application gets missing values, as the online store answers for one.
+    event gets missing values, as the online store answers for one.
+
+    Only the keys go to Feast, with each event's position, and the features come back
+    into place by it: the events are copied once, however large.
     """
     schema = settings.schema_
-    keys = [schema.entity, schema.timestamp]
-    entity_df = events.assign(**{schema.timestamp: pd.to_datetime(events[schema.timestamp], utc=True)})
-    if entity_df.duplicated(keys).any():
+    stamps = pd.to_datetime(events[schema.timestamp], utc=True)
+    keys = pd.DataFrame({schema.entity: events[schema.entity].to_numpy(), schema.timestamp: stamps.to_numpy()})
+    keys[ROW] = np.arange(len(events))
+    if keys.duplicated([schema.entity, schema.timestamp]).any():
         raise ValueError(f"events repeat ({schema.entity}, {schema.timestamp}) pairs; each event must be unique")
     service = store.get_feature_service(settings.features.service_name)
-    joined = store.get_historical_features(entity_df=entity_df[keys], features=service).to_df()
-    # Feast's file store returns rows in its own order and leaves out events that no
-    # feature row precedes; merging back keeps every event, in order.
-    names = history_feature_names(settings.features)
-    joined[schema.timestamp] = pd.to_datetime(joined[schema.timestamp], utc=True)
-    frame = entity_df.merge(joined[keys + names], on=keys, how="left", validate="one_to_one")
-    return complete_features(frame, settings.features)
+    joined = store.get_historical_features(entity_df=keys, features=service).to_df()
+    del keys
+    # Feast's stores return rows in their own order and may leave out events that no
+    # feature row precedes: those keep missing values, as an unknown customer online.
+    position = joined[ROW].to_numpy()
+    features: dict[str, np.ndarray] = {}
+    for name in history_feature_names(settings.features):
+        values = np.full(len(events), np.nan)
+        values[position] = joined[name].to_numpy(dtype="float64", na_value=np.nan)
+        features[name] = values
+    del joined
+    finished = finished_columns(ChainMap(features, events), settings.features)  # type: ignore[arg-type]
+    added: dict[str, Any] = {schema.timestamp: stamps, **features, **finished}
+    return events.assign(**added)
 
 
 class OnlineFeatures:

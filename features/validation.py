@@ -3,7 +3,9 @@
 The raw-batch suite is built from ``schema`` and ``validation`` in params.yaml: the
 same description of the data that training reads its features from, so the contract
 cannot drift away from the code. Every expectation carries a ``check`` name in its
-meta (``annual_income.not_null``, ``rows.count``...), which is how failures are named.
+meta (``<column>.not_null``, ``rows.count``...), which is how failures are named, and
+the params key that set its bar (``schema.numeric.<column>``...), which is what a
+failure says to change.
 
 Results and suites go to on-disk stores and a Data Docs site under the state folder:
 Data Docs keeps a page only while its source is in a store, so every suite
@@ -16,10 +18,12 @@ pointed at the local copy of their assets (``features/data_docs.py``), so they w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +46,11 @@ class FailedExpectation:
     check: str
     expectation: str
     observed: str
+    source: str = ""  # "<params file> <key>": where the bar it missed is set
 
     def __str__(self) -> str:
-        return f"{self.check} ({self.expectation}): {self.observed}"
+        where = f" [set by {self.source}]" if self.source else ""
+        return f"{self.check} ({self.expectation}): {self.observed}{where}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,22 @@ class ValidationOutcome:
     failures: list[FailedExpectation]
     result: dict[str, Any]
     docs_page: Path | None
+
+    def record(self, batch: Path, suite: str) -> dict[str, Any]:
+        """What validated ``batch``, to keep beside it: GX's ids for the result and its fingerprint of the data,
+        the outcome, and the md5 of the file itself (the hash DVC gives it), so the evidence names the exact bytes."""
+        meta = self.result.get("meta") or {}
+        return {
+            "batch": batch.name,
+            "md5": hashlib.md5(batch.read_bytes(), usedforsecurity=False).hexdigest(),
+            "suite": suite,
+            "validation_id": meta.get("validation_id"),
+            "validated_at": meta.get("validation_time"),
+            "gx_data_fingerprint": (meta.get("batch_markers") or {}).get("pandas_data_fingerprint"),
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "failures": [str(f) for f in self.failures],
+        }
 
 
 def _context(settings: Settings) -> AbstractDataContext:
@@ -107,36 +129,57 @@ def raw_batch_expectations(settings: Settings) -> list[Expectation]:
     schema, rules = settings.schema_, settings.validation
     expectations: list[Expectation] = []
 
-    def add(check: str, expectation: Expectation) -> None:
-        expectation.meta = {"check": check}
+    def add(check: str, expectation: Expectation, key: str) -> None:
+        expectation.meta = {"check": check, "source": settings.source(key)}
         expectations.append(expectation)
 
     for column in schema.required_columns:
-        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column))
-    for column in [schema.entity, schema.timestamp, schema.label, *([schema.record_id] if schema.record_id else [])]:
-        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
+        add(f"{column}.exists", gxe.ExpectColumnToExist(column=column), "schema")
+    keys = {"entity": schema.entity, "timestamp": schema.timestamp, "label": schema.label}
+    keys |= {"record_id": schema.record_id} if schema.record_id else {}
+    for key, column in keys.items():
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column), f"schema.{key}")
     if schema.record_id:
-        add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id))
+        add(f"{schema.record_id}.unique", gxe.ExpectColumnValuesToBeUnique(column=schema.record_id), "schema.record_id")
+    if schema.duplicate_events.action == "refuse":
+        event = [schema.entity, schema.timestamp]
+        add("event.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=event), "schema.duplicate_events")
     for column, spec in schema.numeric.items():
-        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES))
+        key = f"schema.numeric.{column}"
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES), key)
         add(
             f"{column}.not_null",
             gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=round(1.0 - spec.max_null_share, 6)),
+            f"{key}.max_null_share",
         )
-        add(f"{column}.range", gxe.ExpectColumnValuesToBeBetween(column=column, min_value=spec.min, max_value=spec.max))
+        between = gxe.ExpectColumnValuesToBeBetween(column=column, min_value=spec.min, max_value=spec.max)
+        add(f"{column}.range", between, f"{key}.min/max")
     for column, allowed in schema.categorical.items():
-        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=TEXT_TYPES))
-        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
-        add(f"{column}.categories", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)))
-    add(f"{schema.label}.binary", gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]))
+        key = f"schema.categorical.{column}"
+        add(f"{column}.type", gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=TEXT_TYPES), key)
+        add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column), key)
+        add(f"{column}.categories", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(allowed)), key)
+    add(
+        f"{schema.label}.binary",
+        gxe.ExpectColumnValuesToBeInSet(column=schema.label, value_set=[0, 1]),
+        "schema.positive_label",
+    )
     add(
         f"{schema.label}.rate",
         gxe.ExpectColumnMeanToBeBetween(
             column=schema.label, min_value=rules.label_rate.min, max_value=rules.label_rate.max
         ),
+        "validation.label_rate",
     )
-    add("rows.count", gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows))
+    add(
+        "rows.count",
+        gxe.ExpectTableRowCountToBeBetween(min_value=rules.min_rows, max_value=rules.max_rows),
+        "validation.min_rows/max_rows",
+    )
     return expectations
+
+
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
 
 
 def run_suite(
@@ -159,22 +202,74 @@ def run_suite(
             name=f"{suite.name}-{batch_name}",
             validation_definitions=[definition],
             actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
+            result_format=RESULT_FORMAT,
         )
     )
     outcome = checkpoint.run(batch_parameters={"dataframe": frame})
     (result_id, result), *_ = outcome.run_results.items()
+    return _outcome(context, settings, result_id, result, lambda: frame)
+
+
+def validate_batches(paths: Sequence[Path], settings: Settings) -> list[ValidationOutcome]:
+    """Validate arriving raw batch files in one pass: one context, one checkpoint, Data Docs built once.
+
+    Each file stays its own batch, judged whole by the contract (its own row count, label
+    rate and null shares); Great Expectations reads one at a time from disk. Building the
+    context and the Data Docs site once, rather than per batch, is most of the saving:
+    both cost as much as validating a batch.
+    """
+    import great_expectations as gx
+
+    if not paths:
+        return []
+    context = _context(settings)
+    source = context.data_sources.add_pandas("raw_batch")
+    suite = context.suites.add(gx.ExpectationSuite(name="raw_batch", expectations=raw_batch_expectations(settings)))
+    definitions = [
+        context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=path.stem,
+                data=source.add_parquet_asset(path.stem, path=path).add_batch_definition_whole_dataframe("whole"),
+                suite=suite,
+            )
+        )
+        for path in paths
+    ]
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name="raw_batch-landed", validation_definitions=definitions, result_format=RESULT_FORMAT)
+    )
+    results = checkpoint.run().run_results
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=list(results))
+    by_batch = {result_id.batch_identifier: (result_id, result) for result_id, result in results.items()}
+    outcomes = []
+    for path in paths:
+        result_id, result = by_batch[f"raw_batch-{path.stem}"]
+        outcomes.append(_outcome(context, settings, result_id, result, partial(pd.read_parquet, path)))
+    return outcomes
+
+
+def _outcome(
+    context: AbstractDataContext,
+    settings: Settings,
+    result_id: Any,
+    result: Any,
+    frame: Callable[[], pd.DataFrame],
+) -> ValidationOutcome:
+    """One validation result as the pipeline reads it; ``frame`` is read only to name failing rows."""
     page = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])[0]["site_url"]
     result_json = result.to_json_dict()
-    failures = [_describe(item) for item in result_json["results"] if not item["success"]]
+    failed = [item for item in result_json["results"] if not item["success"]]
+    rows = frame() if failed else pd.DataFrame()
+    record_id = settings.schema_.record_id if settings.schema_.record_id in rows else None
     docs_page = Path(page.removeprefix("file://")) if page else None
-    site = data_docs.site_dir(settings)
-    touched = [site / "index.html", site / "expectations" / f"{suite_name}.html", *([docs_page] if docs_page else [])]
-    data_docs.localize(site, touched)
+    site, suite_page = data_docs.site_dir(settings), f"{result_json['suite_name']}.html"
+    data_docs.localize(
+        site, [site / "index.html", site / "expectations" / suite_page, *([docs_page] if docs_page else [])]
+    )
     return ValidationOutcome(
-        success=bool(outcome.success),
+        success=bool(result.success),
         evaluated=len(result_json["results"]),
-        failures=failures,
+        failures=[_describe(item, rows, record_id) for item in failed],
         result=json.loads(json.dumps(result_json, default=str)),
         docs_page=docs_page,
     )
@@ -188,12 +283,54 @@ def validate_batch(frame: pd.DataFrame, settings: Settings, batch_name: str) -> 
 def served_window_expectations(settings: Settings, columns: Iterable[str]) -> list[Expectation]:
     """The raw-data contract's column checks that apply to served requests (monitoring/).
 
-    Served requests carry the application's fields but no label, time stamp or
+    Served requests carry the event's fields but no label, time stamp or
     record id, so the checks on those, and the per-batch row count, are left out;
     every other check (types, null shares, ranges, categories) is the training one.
     """
     present = set(columns) - {settings.schema_.label, settings.schema_.timestamp, settings.schema_.record_id}
     return [e for e in raw_batch_expectations(settings) if getattr(e, "column", None) in present]
+
+
+RECORD_SUFFIX = ".validation.json"
+
+
+def record_path(batch: Path) -> Path:
+    """Where an accepted batch's validation record lives: beside it in ``data/raw``, so DVC versions both."""
+    return batch.with_name(batch.stem + RECORD_SUFFIX)
+
+
+def write_record(batch: Path, outcome: ValidationOutcome) -> Path:
+    path = record_path(batch)
+    path.write_text(json.dumps(outcome.record(batch, "raw_batch"), indent=1))
+    return path
+
+
+def validation_evidence(batches: list[Path], data_version: str) -> dict[str, Any]:
+    """For a data version: each batch's validation record, and whether it vouches for the file as it is now.
+
+    A batch passes only if its record exists, says the suite succeeded, and names the
+    md5 of the very file in the version. The policy reads this (governance/evidence.py)
+    for the exact data version a candidate was trained on.
+    """
+    checked = []
+    for batch in sorted(batches):
+        path = record_path(batch)
+        if not path.exists():
+            checked.append({"batch": batch.name, "passed": False, "why": "no validation record"})
+            continue
+        record = json.loads(path.read_text())
+        md5 = hashlib.md5(batch.read_bytes(), usedforsecurity=False).hexdigest()
+        if record.get("md5") != md5:
+            checked.append({**record, "passed": False, "why": "the record names other bytes than the file"})
+        elif not record.get("success"):
+            checked.append({**record, "passed": False, "why": "its validation failed"})
+        else:
+            checked.append({**record, "passed": True, "why": ""})
+    return {
+        "data_version": data_version,
+        "batches": checked,
+        "passed": bool(checked) and all(c["passed"] for c in checked),
+    }
 
 
 def validate_served_window(frame: pd.DataFrame, settings: Settings, name: str) -> ValidationOutcome:
@@ -206,7 +343,7 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
 
     The bounds follow from the raw contract: a mean, max or min of a column stays in that
     column's range; a sum of a non-negative column is non-negative; every row counts at
-    least its own application; one row per application, none lost.
+    least its own event; one row per event, none lost.
     """
     import great_expectations.expectations as gxe
 
@@ -217,7 +354,7 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
     expectations: list[Expectation] = []
 
     def add(check: str, expectation: Expectation) -> None:
-        expectation.meta = {"check": check}
+        expectation.meta = {"check": check, "source": settings.source("features.history")}
         expectations.append(expectation)
 
     for column in [schema.entity, schema.timestamp, *history_feature_names(features)]:
@@ -225,8 +362,8 @@ def feature_table_expectations(settings: Settings, expected_rows: int) -> list[E
     for column in (schema.entity, schema.timestamp):
         add(f"{column}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=column))
     add("event.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=[schema.entity, schema.timestamp]))
-    add("rows.one_per_application", gxe.ExpectTableRowCountToEqual(value=expected_rows))
-    count = f"applications_{window}"
+    add("rows.one_per_event", gxe.ExpectTableRowCountToEqual(value=expected_rows))
+    count = features.history_names[0]
     add(f"{count}.range", gxe.ExpectColumnValuesToBeBetween(column=count, min_value=1))
     add(f"{count}.not_null", gxe.ExpectColumnValuesToNotBeNull(column=count))
     for column, aggregations in features.history.items():
@@ -247,9 +384,10 @@ def validate_feature_table(frame: pd.DataFrame, settings: Settings, name: str, e
     return run_suite(frame, settings, "feature_table", feature_table_expectations(settings, expected_rows), name)
 
 
-def _describe(item: dict[str, Any]) -> FailedExpectation:
+def _describe(item: dict[str, Any], frame: pd.DataFrame, record_id: str | None) -> FailedExpectation:
     config, result = item["expectation_config"], item.get("result") or {}
-    check = (config.get("meta") or {}).get("check", config["type"])
+    meta = config.get("meta") or {}
+    check = meta.get("check", config["type"])
     errors = {v.get("exception_message") for v in (item.get("exception_info") or {}).values() if isinstance(v, dict)}
     errors |= {(item.get("exception_info") or {}).get("exception_message")}
     errors.discard(None)
@@ -259,6 +397,9 @@ def _describe(item: dict[str, Any]) -> FailedExpectation:
         sample = ", ".join(repr(v) for v in (result.get("partial_unexpected_list") or [])[:5])
         observed = f"{result['unexpected_count']} unexpected ({result.get('unexpected_percent', 0):.1f}%)"
         observed += f", e.g. {sample}" if sample else ""
+        rows = result.get("partial_unexpected_index_list") or []
+        if record_id and rows and all(isinstance(r, int) for r in rows):  # name the rows by their record id
+            observed += f"; {record_id} " + ", ".join(str(v) for v in frame[record_id].iloc[rows[:10]])
     else:
         observed = f"observed {result.get('observed_value')!r}"
-    return FailedExpectation(check, config["type"], observed)
+    return FailedExpectation(check, config["type"], observed, str(meta.get("source", "")))

@@ -9,6 +9,9 @@ decision (a waiting promotion completes, a challenger is retired) is for the cal
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Mapping
 from typing import Literal
 
 from core import registry
@@ -20,6 +23,20 @@ from governance.review import publish_card
 Kind = Literal["approval", "rejection"]
 
 
+# What CI systems say about who started a job, by system.
+CI_ACTORS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_REQUESTEDFOR", "CIRCLE_USERNAME", "BUILD_USER_ID")
+
+
+def who_ran_it(environ: Mapping[str, str]) -> dict[str, str]:
+    """The identity the machine vouches for, beside the name the approver gave: the OS user and any CI actor.
+
+    ``APPROVER=`` is free text; this is what the trail can add that the person did not type.
+    """
+    found = {"os_user": getpass.getuser()}
+    found |= {f"ci_actor ({name})": environ[name] for name in CI_ACTORS if environ.get(name)}
+    return found
+
+
 def decide(settings: Settings, version: str, kind: Kind, *, approver: str, reason: str) -> audit.AuditEntry:
     """Record ``approver``'s approval or rejection of ``version``, with the reason."""
     if not approver.strip():
@@ -27,7 +44,9 @@ def decide(settings: Settings, version: str, kind: Kind, *, approver: str, reaso
     if not reason.strip():
         raise ValueError("an approval or rejection needs a reason (REASON=...)")
     record = version_record(settings, version)  # fails naming the version if it does not exist
-    entry = audit.record(settings, kind, actor=approver, version=record.version, reason=reason)
+    entry = audit.record(
+        settings, kind, actor=approver, version=record.version, reason=reason, details=who_ran_it(os.environ)
+    )
     registry.set_version_tags(
         settings,
         record.version,

@@ -76,6 +76,10 @@ class AuditEntry:
         return fields
 
 
+class AuditTrailBroken(RuntimeError):
+    """The trail's end is not the one its head recorded: the writer will not chain onto lines it did not write."""
+
+
 @dataclass(frozen=True)
 class AuditCheck:
     ok: bool
@@ -115,6 +119,22 @@ def _write_head(log: Path, sequence: int, digest: str) -> None:
     write_json_atomically(_head_path(log), {"entries": sequence, "last_hash": digest}, durable=True)
 
 
+def _refuse_foreign_end(log: Path, last: dict[str, Any] | None) -> None:
+    """Chaining a new entry onto a line the writer never recorded would make the head vouch for it."""
+    head_file = _head_path(log)
+    if not head_file.exists():
+        if last is not None:
+            raise AuditTrailBroken(f"{head_file.name} is missing; see make audit")
+        return
+    head = json.loads(head_file.read_text())
+    if last is None or (last["sequence"], last["hash"]) != (head["entries"], head["last_hash"]):
+        where = "no line" if last is None else f"line {last['sequence']}"
+        raise AuditTrailBroken(
+            f"the trail ends at {where}, not at the entry {head['entries']} its head recorded "
+            "(lines appended or edited by hand); nothing more is recorded until it is repaired: see make audit"
+        )
+
+
 def record(
     settings: Settings,
     event: str,
@@ -135,6 +155,7 @@ def record(
         if log.exists() and log.stat().st_size != size:
             os.truncate(log, size)  # a torn tail: a write that never completed, never acknowledged
         previous = json.loads(last) if last else None
+        _refuse_foreign_end(log, previous)
         body = {
             "sequence": previous["sequence"] + 1 if previous else 1,
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
@@ -207,9 +228,25 @@ def verify(settings: Settings) -> AuditCheck:
             problems.append(f"line {len(entries) + 1}: missing; the head records {count} entries (lines deleted)")
         elif entries and entries[count - 1].hash != last_hash:
             problems.append(f"line {count}: differs from the entry the head recorded")
+        # Only the trail's writer moves the head; a line it never recorded was appended by someone else.
+        problems += [
+            f"line {number}: past the head, which records {count} entries (not written by the trail's writer)"
+            for number in range(count + 1, len(entries) + 1)
+        ]
     elif entries:
         problems.append(f"{head_file.name} is missing: the end of the trail cannot be checked")
     return AuditCheck(not problems, entries, problems)
+
+
+def trusted_history(settings: Settings) -> AuditCheck:
+    """The entries that may count as evidence: all of them if the chain and its head verify, none otherwise.
+
+    A decision read from a trail that does not verify could be forged (a hand-appended
+    approval is correctly chained, but the head, which only ``record`` moves, does not
+    know it), so the policy reads decisions from here and refuses when the trail is broken.
+    """
+    check = verify(settings)
+    return check if check.ok else AuditCheck(False, [], check.problems)
 
 
 def describe(entry: AuditEntry) -> str:

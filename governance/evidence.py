@@ -11,7 +11,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mlflow.exceptions import MlflowException
 
@@ -19,6 +19,7 @@ from core.registry import client
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
+from governance.fairness import not_judged
 from governance.policy import Decision, Evidence
 
 ARTIFACTS = "governance"  # the folder of a run's artifacts that governance writes
@@ -95,14 +96,37 @@ def card_sections(markdown: str) -> tuple[str, ...]:
     return tuple(line[3:].strip() for line in markdown.splitlines() if line.startswith("## "))
 
 
-def latest_decision(settings: Settings, version: str) -> Decision | None:
-    """The last approval or rejection the audit trail holds for ``version``."""
-    for entry in reversed(audit.history(settings)):
+def latest_decision(settings: Settings, version: str) -> tuple[Decision | None, tuple[str, ...]]:
+    """The last approval or rejection for ``version`` in a trail that verifies, and the trail's problems if not.
+
+    Decisions count only when the chain and its head verify (``audit.trusted_history``):
+    otherwise none is returned, and the problems say why.
+    """
+    trusted = audit.trusted_history(settings)
+    for entry in reversed(trusted.entries):
         if entry.version == str(version) and entry.event in ("approval", "rejection"):
-            if entry.event == "approval":
-                return Decision("approval", entry.actor, entry.reason, entry.time)
-            return Decision("rejection", entry.actor, entry.reason, entry.time)
-    return None
+            kind: Literal["approval", "rejection"] = "approval" if entry.event == "approval" else "rejection"
+            return Decision(kind, entry.actor, entry.reason, entry.time), ()
+    return None, tuple(trusted.problems)
+
+
+def data_validation(validated: dict[str, Any] | None, lineage: dict[str, str]) -> str:
+    """What the run's validation evidence says of the data version the version was trained on.
+
+    "passed ..." only if the evidence is for that exact data version (the version's
+    ``data_version`` tag) and every batch in it has a passing, matching record; anything
+    else names what is missing or failed.
+    """
+    version = lineage.get("data_version")
+    if validated is None:
+        return "no validation results recorded with the training run"
+    if validated.get("data_version") != version:
+        return f"the results recorded are for data version {validated.get('data_version')}, not {version}"
+    batches = validated.get("batches") or []
+    failed = [f"{b.get('batch')} ({b.get('why')})" for b in batches if not b.get("passed")]
+    if failed or not batches:
+        return "failed: " + ("; ".join(failed[:5]) or "no batches")
+    return f"passed ({len(batches)} batches of data version {version}, each with a passing Great Expectations result)"
 
 
 def protected_columns(settings: Settings) -> tuple[str, ...]:
@@ -112,24 +136,37 @@ def protected_columns(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*schema.sensitive, *(k for k in keys if k)]))
 
 
+def card_facts_missing(settings: Settings) -> tuple[str, ...]:
+    """The keys of params.yaml's ``model_card`` that are empty or still a draft's TODO."""
+    facts = settings.model_card.model_dump()
+    return tuple(k for k, text in facts.items() if not text.strip() or text.strip().upper().startswith("TODO"))
+
+
 def collect(settings: Settings, version: str) -> Evidence:
     import mlflow
 
     mlflow.set_tracking_uri(settings.tracking_uri)  # the signature is read through models:/ URIs
     record = version_record(settings, version)
     fairness = read_json(settings, record, "fairness.json")
+    decision, trail_problems = latest_decision(settings, record.version)
     card = read_artifact(settings, record, "model_card.md")
     return Evidence(
         version=record.version,
         metrics=record.metrics,
         fairness=None
         if fairness is None
-        else {k: float(fairness[k]) for k in ("demographic_parity_difference", "equalized_odds_difference")},
-        data_validation=record.lineage.get("data_validation"),
+        else {
+            k: None if fairness.get(k) is None else float(fairness[k])
+            for k in ("demographic_parity_difference", "equalized_odds_difference")
+        },
+        fairness_note="" if fairness is None or "min_group_rows" not in fairness else not_judged(fairness),
+        card_facts_missing=card_facts_missing(settings),
+        data_validation=data_validation(read_json(settings, record, "data_validation.json"), record.lineage),
         lineage=record.lineage,
         features=tuple(FeatureColumns.from_signature(record.source).all),
         protected=protected_columns(settings),
         card_sections=None if card is None else card_sections(card),
         explanation={"importance.json", "importance.png"} <= record.artifacts,
-        decision=latest_decision(settings, record.version),
+        decision=decision,
+        trail_problems=trail_problems,
     )

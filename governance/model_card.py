@@ -4,7 +4,8 @@ One Markdown text is the card; the HTML page is that text rendered, with the imp
 plot embedded as base64 so the page stands alone. Both are logged to the version's
 training run (``governance/model_card.md``, ``.html``) and written under
 ``.state/governance/versions/v<n>/``. The people-written parts (intended use, out of
-scope, limitations) come from ``model_card`` in the policy file.
+scope, limitations) are per dataset: ``model_card`` in params.yaml. The training data
+section describes the data contract (``schema``): what the model was trained to see.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from core.settings import Settings
 from features.engineering import FeatureColumns
 from governance import audit
-from governance.evidence import VersionRecord, read_json, read_run_json, version_dir
+from governance.evidence import VersionRecord, data_validation, read_json, read_run_json, version_dir
 from governance.policy import Policy
 
 METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error", "default_rate")
@@ -49,13 +50,47 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def _text(value: Any) -> str:
+    """Free text as Markdown that renders as the same text: any HTML in it is escaped, never interpreted.
+
+    Reasons, approver names, group names and the policy's prose are typed by people (or
+    arrive with the data); the HTML card is rendered from this Markdown, and Markdown
+    passes raw HTML through, so a ``<script>`` in a reason would run in the reader's browser.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return _text(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _training_data(record: VersionRecord) -> list[str]:
+def _contract(settings: Settings) -> list[str]:
+    """The data contract as a table: every column, its kind and what it may hold."""
+    schema = settings.schema_
+    rows: list[list[Any]] = [
+        [schema.entity, "entity", "history accumulates per entity"],
+        [schema.timestamp, "event time", "weeks are cut by it; the holdout is the latest"],
+        [schema.label, "label", f"1 scores {schema.decisions.positive!r}, 0 {schema.decisions.negative!r}"],
+    ]
+    if schema.record_id:
+        rows.append([schema.record_id, "record id", "unique per event"])
+    for name, spec in schema.numeric.items():
+        nulls = f", up to {spec.max_null_share:.0%} missing" if spec.max_null_share else ""
+        rows.append([name, "numeric", f"{spec.min:g} to {spec.max:g}{nulls}"])
+    for name, values in schema.categorical.items():
+        rows.append([name, "categorical", ", ".join(values)])
+    for name in schema.sensitive:
+        rows.append([name, "sensitive", "kept out of the features; fairness is judged across its groups"])
+    return [
+        f"The data contract (`schema` in {settings.source('').strip()}):",
+        "",
+        *_table(["column", "kind", "holds"], rows),
+    ]
+
+
+def _training_data(record: VersionRecord, validated: dict[str, Any] | None, settings: Settings) -> list[str]:
     lineage = record.lineage
     rows: list[list[Any]] = [
         ["data version (DVC, data/raw)", lineage.get("data_version", "not recorded")],
@@ -64,9 +99,9 @@ def _training_data(record: VersionRecord) -> list[str]:
         ["holdout starts", record.params.get("holdout_start", "?")],
         ["training rows", int(record.metrics.get("train_rows", 0))],
         ["holdout rows", int(record.metrics.get("holdout_rows", 0))],
-        ["data validation", lineage.get("data_validation", "not recorded")],
+        ["data validation", data_validation(validated, lineage)],
     ]
-    return _table(["what", "value"], rows)
+    return [*_table(["what", "value"], rows), "", *_contract(settings)]
 
 
 def _features(record: VersionRecord, settings: Settings) -> list[str]:
@@ -105,24 +140,39 @@ def _fairness(fairness: dict[str, Any] | None, policy: Policy) -> list[str]:
         f"A decline is a predicted default at or above {fairness['threshold']}; {fairness['rows']} holdout rows.",
         "",
     ]
+    shown = {None: "not judged"}
     lines += _table(
         ["gap (largest over sensitive attributes)", "value", "champion policy limit"],
         [
             [
                 "demographic parity difference",
-                fairness["demographic_parity_difference"],
+                shown.get(fairness["demographic_parity_difference"], fairness["demographic_parity_difference"]),
                 limits.demographic_parity_difference,
             ],
-            ["equalized odds difference", fairness["equalized_odds_difference"], limits.equalized_odds_difference],
+            [
+                "equalized odds difference",
+                shown.get(fairness["equalized_odds_difference"], fairness["equalized_odds_difference"]),
+                limits.equalized_odds_difference,
+            ],
         ],
     )
+    if "min_group_rows" in fairness:
+        lines += ["", f"Groups with fewer than {fairness['min_group_rows']} rows are reported, not judged."]
     for attribute, result in fairness["attributes"].items():
-        lines += ["", f"By `{attribute}`:", ""]
+        lines += ["", f"By `{attribute}` ({result.get('grouped', 'by value')}):", ""]
         rows = [
-            [g, v["rows"], v["decline_rate"], v["true_positive_rate"], v["false_positive_rate"], v["default_rate"]]
+            [
+                g,
+                v["rows"],
+                "yes" if v.get("judged", True) else "no",
+                v["decline_rate"],
+                v["true_positive_rate"],
+                v["false_positive_rate"],
+                v["default_rate"],
+            ]
             for g, v in result["groups"].items()
         ]
-        lines += _table(["group", "rows", "decline rate", "TPR", "FPR", "default rate"], rows)
+        lines += _table(["group", "rows", "judged", "positive rate", "TPR", "FPR", "label rate"], rows)
     return lines
 
 
@@ -165,19 +215,33 @@ def _history(settings: Settings, version: str) -> list[str]:
     entries = [e for e in audit.history(settings) if e.version == version and e.event in HISTORY_EVENTS]
     if not entries:
         return ["Nothing recorded yet."]
-    return _table(["when", "event", "by", "why"], [[e.time, e.event, e.actor, e.reason] for e in entries])
+    rows = [[e.time, e.event, _by(e.actor, e.details), e.reason] for e in entries]
+    trusted = audit.trusted_history(settings)
+    warning = (
+        [] if trusted.ok else ["", f"**The audit trail does not verify** ({trusted.problems[0]}): see `make audit`."]
+    )
+    return _table(["when", "event", "by", "why"], rows) + warning
+
+
+def _by(actor: str, details: dict[str, Any]) -> str:
+    """Who decided, as they named themselves, and who the machine says ran it (approvals record both)."""
+    vouched = [
+        f"{key.replace('_', ' ')}: {value}" for key, value in details.items() if key.startswith(("os_user", "ci_actor"))
+    ]
+    return f"{actor} ({'; '.join(vouched)})" if vouched else actor
 
 
 def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -> str:
     """The card as Markdown: one ``##`` section per policy-required heading."""
-    facts = policy.model_card
+    facts = settings.model_card
+    missing = f"(not written yet: model_card in {settings.source('').strip()})"
     importance = read_json(settings, record, "importance.json")
     reports = {stage: read_json(settings, record, f"compliance_{stage}.json") for stage in ("challenger", "champion")}
     lineage = record.lineage
     sections: dict[str, list[str]] = {
-        "Intended use": [facts.intended_use],
-        "Out of scope": [facts.out_of_scope],
-        "Training data": _training_data(record),
+        "Intended use": [_text(facts.intended_use) if facts.intended_use else missing],
+        "Out of scope": [_text(facts.out_of_scope) if facts.out_of_scope else missing],
+        "Training data": _training_data(record, read_json(settings, record, "data_validation.json"), settings),
         "Features": _features(record, settings),
         "Metrics": _metrics(record, read_json(settings, record, "slices.json")),
         "Fairness": _fairness(read_json(settings, record, "fairness.json"), policy),
@@ -189,7 +253,7 @@ def render_markdown(settings: Settings, record: VersionRecord, policy: Policy) -
         ],
         "Verdicts": _verdicts(read_run_json(settings, record, "gate_verdict.json"), reports),
         "Approvals": _history(settings, record.version),
-        "Limitations": [facts.limitations],
+        "Limitations": [_text(facts.limitations) if facts.limitations else missing],
     }
     head = [
         f"# Model card: {settings.mlflow.registered_model}, version {record.version}",

@@ -20,18 +20,29 @@ import pandas as pd
 
 from core import registry
 from core.registry import client
-from core.settings import Settings
+from core.settings import Settings, shown_path
 from features.engineering import FeatureColumns, features_of
 from governance import audit, explain, fairness
 from governance.evidence import ARTIFACTS, collect, version_dir, version_record
 from governance.model_card import Card, build
-from governance.policy import ComplianceReport, Policy, Stage, evaluate, load_policy
+from governance.policy import Bar, ComplianceReport, Policy, Stage, check_single_source, evaluate, load_policy
 
 SliceMetrics = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 
+def gate_bars(settings: Settings) -> tuple[Bar, ...]:
+    """The validation gate's metric floors and ceilings: they hold for the policy too, set in params.yaml only."""
+    gate = settings.gate
+    bars = [Bar("minimum", str(m), v, settings.source(f"gate.minimums.{m}")) for m, v in gate.minimums.items()]
+    bars += [Bar("maximum", str(m), v, settings.source(f"gate.maximums.{m}")) for m, v in gate.maximums.items()]
+    return tuple(bars)
+
+
 def policy_of(settings: Settings) -> Policy:
-    return load_policy(settings.policy_file)
+    """The policy file, refused if it keeps a copy of a bar the gate sets (one bar, one place)."""
+    policy = load_policy(settings.policy_file, shown_path(settings.policy_file))
+    check_single_source(policy, list(gate_bars(settings)))
+    return policy
 
 
 def _save(settings: Settings, version: str, run_id: str, name: str, content: str | bytes) -> Path:
@@ -56,12 +67,18 @@ def assess_version(
 ) -> dict[str, Any]:
     """Fairness and global importance of a registered version, on its holdout; logged."""
     record = version_record(settings, version)
-    label, sensitive = settings.schema_.label, list(settings.schema_.sensitive)
+    schema = settings.schema_
     probability = np.asarray(model.predict_proba(features_of(holdout, columns))[:, 1])
     result = fairness.assess(
-        holdout[label].to_numpy(), probability, holdout[sensitive], settings.training.decision_threshold
+        holdout[schema.label].to_numpy(),
+        probability,
+        holdout[list(schema.sensitive)],
+        settings.training.decision_threshold,
+        bands=schema.sensitive_bands,
+        quantiles=schema.sensitive_quantiles,
+        min_group_rows=schema.min_group_rows,
     )
-    importance = explain.global_importance(model, columns, holdout, label, settings.training.seed)
+    importance = explain.global_importance(model, columns, holdout, schema.label, settings.training.seed)
     png = explain.importance_png(importance, f"{settings.mlflow.registered_model} v{version}")
     _save(settings, version, record.run_id, "fairness.json", json.dumps(result, indent=2))
     _save(settings, version, record.run_id, "importance.json", json.dumps([asdict(i) for i in importance], indent=2))
@@ -91,7 +108,14 @@ def check(
 ) -> ComplianceReport:
     """Evaluate ``stage``'s policy for ``version``; publish the report and audit the verdict."""
     policy = policy or policy_of(settings)
-    report = evaluate(policy, stage, collect(settings, version), settings.governance.approval_mode)
+    report = evaluate(
+        policy,
+        stage,
+        collect(settings, version),
+        settings.governance.approval_mode,
+        gate_bars(settings),
+        shown_path(settings.params_file),
+    )
     record = version_record(settings, version)
     _save(settings, version, record.run_id, f"compliance_{stage}.json", report.to_json())
     _save(settings, version, record.run_id, f"compliance_{stage}.md", report.to_markdown())
@@ -104,14 +128,19 @@ def check(
             "policy_version": policy.version,
         },
     )
-    audit.record(
-        settings,
-        "policy_verdict",
-        actor=actor,
-        version=version,
-        reason=report.summary(),
-        details={"stage": stage, "passed": report.passed, "failed": [r.rule for r in report.failed]},
-    )
+    try:
+        audit.record(
+            settings,
+            "policy_verdict",
+            actor=actor,
+            version=version,
+            reason=report.summary(),
+            details={"stage": stage, "passed": report.passed, "failed": [r.rule for r in report.failed]},
+        )
+    except audit.AuditTrailBroken:
+        if report.passed:
+            raise
+        # Refused because the trail does not verify: the refusal stands; the trail is not written to.
     return report
 
 

@@ -2,9 +2,11 @@
 
 A probe is ``file`` (the practice is present *and configured* in the repository) or
 ``live`` (the project's state shows it happened: runs, registry aliases, DVC status,
-the Feast registry, reports, the audit log). A live probe on a repository with no
-reachable state answers ``unverified`` rather than guessing; as soon as a state folder
-exists, live evidence is required.
+the Feast registry, reports, the audit log). Live probes read the state of projects of
+this template only: on any other repository they answer ``n/a`` and its files are the
+evidence. On a project of the template that has not run they answer ``unverified``: a
+score resting on them is provisional. As soon as a state folder exists, live evidence
+is required.
 
 What the monitoring and governance components leave behind is named in the
 ``*_GLOBS`` and ``*_TAGS`` constants below: adjust them there when those components
@@ -16,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Union
 
 from maturity.target import Target
 
-Status = Literal["pass", "fail", "unverified"]
+Status = Literal["pass", "fail", "unverified", "n/a"]
 Kind = Literal["file", "live"]
 
 # Where the other components leave their evidence, relative to the state folder.
@@ -35,10 +37,10 @@ TRIGGER_TAG, MANUAL_TRIGGER, TRIGGER_FEATURES_TAG = "trigger", "manual", "trigge
 DEMO_TAG = "demo"
 MODEL_CARD_GLOBS = ("**/model_card*.md", "**/model_cards/*.md", "**/model-card*.md")
 COMPLIANCE_GLOBS = ("**/compliance_*.json", "**/compliance*.json")
-AUDIT_LOG_GLOBS = ("audit.jsonl", "governance/audit.jsonl", "**/audit.jsonl")
 EXPLANATION_GLOBS = ("**/*explanation*", "**/*shap*", "**/*importance*")
 FAIRNESS_GLOBS = ("**/*fairness*",)
-CI_FILES = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml", ".ci/*", "Jenkinsfile")
+# What a check answers: (passed, detail) or (passed, detail, where: the decisive "path:line").
+Answer = Union[tuple[bool, str], tuple[bool, str, str | None]]  # noqa: UP007  (a runtime alias)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Evidence:
     status: Status
     detail: str
     fix: str
+    where: str | None = None  # the decisive file and line
 
     @property
     def ok(self) -> bool:
@@ -60,17 +63,23 @@ class Probe:
     kind: Kind
     what: str  # what the probe looks for, in a few words
     fix: str  # how to get there in this template
-    check: Callable[[Target], tuple[bool, str]]
+    check: Callable[[Target], Answer]
 
     def run(self, target: Target) -> Evidence:
+        if self.kind == "live" and not target.template_project:
+            detail = "not applicable: live state is read for projects of this template only"
+            return Evidence(self.name, self.kind, "n/a", detail, self.fix)
         if self.kind == "live" and not target.live:
             why = target.settings_problem or "no state folder: the project has not run here"
             return Evidence(self.name, self.kind, "unverified", f"not verified live ({why})", self.fix)
+        where: str | None = None
         try:
-            passed, detail = self.check(target)
+            answer = self.check(target)
+            passed, detail = answer[0], answer[1]
+            where = answer[2] if len(answer) > 2 else None
         except Exception as exc:  # a broken store is evidence too: report it, never crash the assessment
             passed, detail = False, f"could not check: {type(exc).__name__}: {str(exc)[:200]}"
-        return Evidence(self.name, self.kind, "pass" if passed else "fail", detail, self.fix)
+        return Evidence(self.name, self.kind, "pass" if passed else "fail", detail, self.fix, where)
 
 
 def glob_state(target: Target, patterns: tuple[str, ...]) -> list[Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from maturity.evidence import (
-    AUDIT_LOG_GLOBS,
     COMPLIANCE_GLOBS,
     DEMO_TAG,
     DRIFT_ALERT_GLOBS,
@@ -256,24 +254,38 @@ def compliance_reports(t: Target) -> tuple[bool, str]:
     return True, f"{len(reports)} compliance report(s): {listed(t, reports, 2)}"
 
 
-def _audit_entries(t: Target) -> tuple[Path | None, list[dict[str, Any]]]:
-    for path in glob_state(t, AUDIT_LOG_GLOBS):
-        entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        if entries:
-            return path, entries
-    return None, []
+def audit_log(t: Target) -> tuple[bool, str, str | None]:
+    """The audit trail, checked by its own verification: every line's hash and link, and the head."""
+    from governance import audit
+
+    if t.settings is None:
+        return False, "no settings", None
+    check = audit.verify(t.settings)
+    where = t.rel(audit.audit_path(t.settings))
+    if not check.entries:
+        return False, "no audit trail with entries", None
+    if not check.ok:
+        shown = "; ".join(check.problems[:3]) + (
+            f" (+{len(check.problems) - 3} more)" if len(check.problems) > 3 else ""
+        )
+        return False, f"{where} fails its verification: {shown}", where
+    events = sorted({entry.event for entry in check.entries})
+    return True, f"{where}: {len(check.entries)} event(s), verified (hashes, links, head): {', '.join(events)}", where
 
 
-def audit_log(t: Target) -> tuple[bool, str]:
-    """An audit log with entries, whose hash chain (where it has one) links line to line."""
-    path, entries = _audit_entries(t)
-    if path is None:
-        return False, "no audit log with entries"
-    for number, (before, entry) in enumerate(itertools.pairwise(entries), start=2):
-        if "previous_hash" in entry and entry["previous_hash"] != before.get("hash"):
-            return False, f"{t.rel(path)}: line {number} does not follow line {number - 1} (edited or deleted)"
-    events = sorted({str(e.get("event", "?")) for e in entries})
-    return True, f"{t.rel(path)}: {len(entries)} audited event(s), chain intact ({', '.join(events)})"
+def approvals_recorded(t: Target) -> tuple[bool, str]:
+    """People's approvals and rejections in the audit trail (manual approval mode)."""
+    from governance import audit
+
+    decided = [e for e in audit.history(t.settings) if e.event in {"approval", "rejection"}] if t.settings else []
+    if not decided:
+        return False, "no approval or rejection by a person in the audit trail"
+    return True, f"{len(decided)} decision(s) by people, latest: {decided[-1].event} of v{decided[-1].version}"
+
+
+def drift_alerts(t: Target) -> tuple[bool, str]:
+    alerts = glob_state(t, DRIFT_ALERT_GLOBS)
+    return bool(alerts), f"drift alert(s): {listed(t, alerts)}" if alerts else "no drift alert raised"
 
 
 def _severity(column: dict[str, Any]) -> float:
@@ -336,9 +348,11 @@ def explanations_and_fairness(t: Target) -> tuple[bool, str]:
 
 def self_healing(t: Target) -> tuple[bool, str]:
     """Seen happening: a rollback and a retraining, neither started by a person."""
-    _, entries = _audit_entries(t)
-    rollbacks = [e for e in entries if e.get("event") == "rollback"]
-    retrains = [e for e in entries if e.get("event") == "retrain_trigger"]
+    from governance import audit
+
+    entries = audit.history(t.settings) if t.settings is not None else []
+    rollbacks = [e for e in entries if e.event == "rollback"]
+    retrains = [e for e in entries if e.event == "retrain_trigger"]
     if rollbacks and retrains:
         return True, f"audit log: {len(rollbacks)} automated rollback(s), {len(retrains)} triggered retraining(s)"
     healed, detail = canary_history(t)

@@ -1,7 +1,7 @@
 """Level 4 preview: automated root-cause hints, traced from the drift ranking to raw fields.
 
 A drift report ranks the model's *features*; many of them are engineered (history
-aggregates, request-time ratios), so "loan_to_income drifted" does not yet say what
+aggregates, request-time ratios), so "a ratio drifted" does not yet say what
 changed in the world. Every feature's recipe is in params.yaml, so each drifted feature
 can be traced back to the raw fields it is computed from, and the raw fields ranked by
 how much of the drift they explain. That ranking is a hint, not a diagnosis: a preview of
@@ -35,7 +35,7 @@ def feature_sources(settings: Settings) -> dict[str, tuple[str, ...]]:
     window = f"{features.window_days}d"
     sources: dict[str, tuple[str, ...]] = {column: (column,) for column in schema.feature_columns}
     # The application count depends on how often a customer applies: the entity's activity.
-    sources[f"applications_{window}"] = (schema.entity,)
+    sources[f"events_{window}"] = (schema.entity,)
     for column, aggregations in features.history.items():
         for how in aggregations:
             sources[f"{column}_{how}_{window}"] = (column,)

@@ -16,16 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings, SettingsError, load_settings
+from maturity import sources
+from maturity.sources import Scope
 
-# Folders that hold tools, caches or generated state, not the project's own files.
+# Folders that hold tools, caches, installed packages or generated state, not the project's own files.
 IGNORED_DIRS = frozenset(
-    {".git", ".venv", "venv", ".state", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+    {".git", ".venv", "venv", "env", ".env", ".state", "node_modules", "__pycache__", "site-packages", ".tox"}
+    | {".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints", "mlruns", "wandb", "cache"}
 )
-# Code that names practices without practising them.
-NOT_EVIDENCE = ("maturity/", "tests/", "test/")
+# Code that names practices without practising them: this assessment and its tests.
+NOT_EVIDENCE = ("maturity/", "tests/maturity/")
 # What any run of the pipeline leaves in the state folder, at every level.
 RUN_MARKERS = ("level0", "mlflow/mlflow.db", "dvc-cache", "feast", "serving", "reports/data_docs")
-SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".cfg", ".sh", ".md"})
+# A project of this template: its params.yaml loads with the template's settings, or this file exists.
+TEMPLATE_CODE = "core/settings.py"
 
 
 @dataclass
@@ -33,7 +37,9 @@ class Target:
     root: Path
     settings: Settings | None = None
     settings_problem: str | None = None
+    scope: Scope = field(default_factory=lambda: Scope(()))
     _texts: dict[Path, str] = field(default_factory=dict)
+    _lines: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, root: Path) -> Target:
@@ -42,13 +48,22 @@ class Target:
             raise NotADirectoryError(f"{root} is not a folder")
         target = cls(root)
         params = root / "params.yaml"
-        if params.exists():
+        if params.is_file():
             try:
                 # environ={}: the assessed repository's own configuration, not this shell's.
                 target.settings = load_settings(params, environ={})
             except SettingsError as exc:
-                target.settings_problem = str(exc).splitlines()[0]
+                # Another project's params.yaml (DVC's, say) is not a broken one of this template.
+                if (root / TEMPLATE_CODE).is_file():
+                    target.settings_problem = str(exc).splitlines()[0]
+        toplevel = target.git("rev-parse", "--show-toplevel")
+        target.scope = sources.scope_of(root, target._folders, Path(toplevel).resolve() if toplevel else None)
         return target
+
+    @property
+    def template_project(self) -> bool:
+        """A project of this template (its params.yaml loads, or it has the template's settings code)."""
+        return self.settings is not None or self.settings_problem is not None
 
     @property
     def state(self) -> Path | None:
@@ -66,12 +81,10 @@ class Target:
     def live(self) -> bool:
         return self.state is not None
 
-    def files(self, suffixes: frozenset[str] = SOURCE_SUFFIXES) -> list[Path]:
-        return [p for p in self._all_files() if p.suffix in suffixes]
-
     @functools.cached_property
-    def _listing(self) -> list[Path]:
+    def _walk(self) -> tuple[list[Path], list[Path]]:
         found: list[Path] = []
+        folders: list[Path] = []
         stack = [self.root]
         while stack:
             folder = stack.pop()
@@ -79,12 +92,20 @@ class Target:
                 if entry.is_dir() and not entry.is_symlink():
                     if entry.name not in IGNORED_DIRS and not self._is_data(entry):
                         stack.append(entry)
+                        folders.append(entry)
                 elif entry.is_file():
                     found.append(entry)
-        return found
+        return sorted(found), sorted(folders)
 
-    def _all_files(self) -> list[Path]:
-        return self._listing
+    @property
+    def _listing(self) -> list[Path]:
+        """Every file of the judged part of the repository (a template: what it generates)."""
+        files, _ = self._walk
+        return [p for p in files if not self.scope.roots or self.scope.covers(p)]
+
+    @property
+    def _folders(self) -> list[Path]:
+        return self._walk[1]
 
     def _is_data(self, folder: Path) -> bool:
         data = self.settings.data_dir if self.settings else self.root / "data"
@@ -93,21 +114,41 @@ class Target:
     def text(self, path: Path) -> str:
         if path not in self._texts:
             try:
-                self._texts[path] = path.read_text(errors="replace")[:200_000]
+                self._texts[path] = path.read_text(errors="replace")[: sources.MAX_TEXT]
             except OSError:
                 self._texts[path] = ""
         return self._texts[path]
 
-    def mentions(self, *needles: str, suffixes: frozenset[str] = frozenset({".py"})) -> list[Path]:
-        """Source files whose text holds any of ``needles``: the project's code, not its tests.
-
-        This assessment's own package is left out: it names every practice it looks for.
-        """
+    def code_files(self, *, tests: bool = False) -> list[Path]:
+        """The repository's code and configuration (not prose), not this assessment; tests only if asked."""
         return [
             p
-            for p in self.files(suffixes)
-            if not self.rel(p).startswith(NOT_EVIDENCE) and any(n in self.text(p) for n in needles)
+            for p in self._listing
+            if sources.is_code(p)
+            and not self.rel(p).startswith(NOT_EVIDENCE)
+            and (tests or not sources.is_test(self.rel(p)))
         ]
+
+    def lines(self, path: Path) -> list[tuple[str, str]]:
+        """(where, line) of the file's code: comments, blank lines and notebooks' prose left out."""
+        if path not in self._lines:
+            self._lines[path] = sources.code_lines(path, self.text(path))
+        return self._lines[path]
+
+    def mentions(self, *needles: str, suffixes: frozenset[str] = frozenset({".py"})) -> list[Path]:
+        """Code files whose code (not comments, not tests, not this package) holds any of ``needles``."""
+        return [
+            p
+            for p in self.code_files()
+            if sources.logical_suffix(p) in suffixes
+            and any(needle in line for _, line in self.lines(p) for needle in needles)
+        ]
+
+    @functools.cached_property
+    def tracked(self) -> frozenset[Path]:
+        """Files in git (the index), or an empty set when this is not a git repository."""
+        listed = self.git("ls-files", "-z")
+        return frozenset(self.root / name for name in (listed or "").split("\0") if name)
 
     def rel(self, path: Path) -> str:
         try:

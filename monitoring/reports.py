@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.files import write_text_atomically
 from core.sections import DriftSettings, FeatureDrift
 from core.settings import Settings
 from monitoring.labels import WindowLabel
@@ -94,10 +95,15 @@ class WindowReport:
 
 
 def monitored_columns(reference: pd.DataFrame, settings: Settings) -> tuple[list[str], list[str]]:
-    """The model's features, numeric and categorical, as the reference holds them."""
-    skip = {settings.schema_.label, PREDICTION, settings.schema_.entity}
+    """The model's features as the reference holds them: the contract's categories, and numbers.
+
+    The column mapping comes from the contract (``schema.categorical``); everything else
+    the model reads is a number (the contract's numeric columns and the engineered ones).
+    """
+    schema = settings.schema_
+    skip = {schema.label, PREDICTION, schema.entity}
     features = [c for c in reference.columns if c not in skip]
-    categorical = [c for c in features if not pd.api.types.is_numeric_dtype(reference[c])]
+    categorical = [c for c in features if c in schema.categorical]
     return [c for c in features if c not in categorical], categorical
 
 
@@ -152,7 +158,7 @@ def build_quality_report(
         f"{window}-quality",
         story,
     )
-    quality = Quality(len(labelled), _roc_auc(content), _reference_roc_auc(reference, target))
+    quality = Quality(len(labelled), roc_auc_of(content), reference_roc_auc(reference, target))
     return quality, str(html), snapshot
 
 
@@ -167,7 +173,33 @@ def _run(
     name: str,
     story: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any], Path, Path]:
-    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently import Report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas and scipy chatter inside Evidently's calculations
+        snapshot = Report(metrics, include_tests=True).run(
+            current_data=dataset(current, numeric, categorical, label),
+            reference_data=dataset(reference, numeric, categorical, label),
+            timestamp=dt.datetime.now(dt.UTC),
+            **(story or {"name": name}),
+        )
+        html, data = report_paths(settings, name)
+        # Atomic: the trigger names a report before it is written, so a reader sees all or nothing.
+        write_text_atomically(html, snapshot.get_html_str(as_iframe=False))
+    content = snapshot.dict()
+    write_text_atomically(data, json.dumps(content, indent=1, default=str))
+    return snapshot, content, html, data
+
+
+def report_paths(settings: Settings, name: str) -> tuple[Path, Path]:
+    """Where the report ``name`` is saved: self-contained HTML and its JSON."""
+    folder = settings.monitoring_dir / "reports"
+    return folder / f"{name}.html", folder / f"{name}.json"
+
+
+def dataset(frame: pd.DataFrame, numeric: list[str], categorical: list[str], label: str | None) -> Any:
+    """A window as an Evidently ``Dataset``: its features, the probability, and the label if given."""
+    from evidently import BinaryClassification, DataDefinition, Dataset
 
     definition = DataDefinition(
         numerical_columns=[*numeric, PREDICTION],
@@ -175,21 +207,7 @@ def _run(
         classification=[BinaryClassification(target=label, prediction_probas=PREDICTION)] if label else None,
     )
     columns = [*numeric, *categorical, PREDICTION, *([label] if label else [])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas and scipy chatter inside Evidently's calculations
-        snapshot = Report(metrics, include_tests=True).run(
-            current_data=Dataset.from_pandas(current[columns].reset_index(drop=True), data_definition=definition),
-            reference_data=Dataset.from_pandas(reference[columns].reset_index(drop=True), data_definition=definition),
-            timestamp=dt.datetime.now(dt.UTC),
-            **(story or {"name": name}),
-        )
-        folder = settings.monitoring_dir / "reports"
-        folder.mkdir(parents=True, exist_ok=True)
-        html, data = folder / f"{name}.html", folder / f"{name}.json"
-        snapshot.save_html(str(html))
-    content = snapshot.dict()
-    data.write_text(json.dumps(content, indent=1, default=str))
-    return snapshot, content, html, data
+    return Dataset.from_pandas(frame[columns].reset_index(drop=True), data_definition=definition)
 
 
 def _story(label: WindowLabel | None, kind: str, window: str) -> dict[str, Any] | None:
@@ -249,14 +267,14 @@ def read_report(content: dict[str, Any], window: str, rows: int, share: float, h
     )
 
 
-def _roc_auc(content: dict[str, Any]) -> float:
+def roc_auc_of(content: dict[str, Any]) -> float:
     for metric in content["metrics"]:
         if str(metric.get("config", {}).get("type", "")).endswith(":RocAuc"):
             return float(metric["value"])
     raise ValueError("the report has no ROC AUC although labels were given")
 
 
-def _reference_roc_auc(reference: pd.DataFrame, label: str) -> float:
+def reference_roc_auc(reference: pd.DataFrame, label: str) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(reference[label], reference[PREDICTION]))

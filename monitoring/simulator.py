@@ -1,10 +1,13 @@
-"""A traffic simulator: a week of the synthetic lender's applications, sent to the service
-over HTTP, and their ground truth delivered later, as a lender learns of defaults.
+"""A traffic simulator: a week of events sent to the service over HTTP, and their ground
+truth delivered later, as the outcomes become known.
 
-Requests are the week's applications, each with its application id as request id, so
-the labels delivered afterwards (``data/labels/labels_<name>.parquet``) join the
-prediction log by request id. Traffic is bounded in count and in time, paced by an
-optional rate, and goes wherever ``url`` points (loopback in every shipped use).
+The week is the synthetic lender's next week (``data.source: synthetic``) or one of the
+held-back weeks of your own file (``data.source: file``), under the simulation's
+scenario (``features/ingest.py`` ``week_events``). Requests are built from the contract
+(``serving/schema.py``), each with its record id (or, without one, a row number) as
+request id, so the labels delivered afterwards (``data/labels/labels_<name>.parquet``)
+join the prediction log by request id. Traffic is bounded in count and in time, paced
+by an optional rate, and goes wherever ``url`` points (loopback in every shipped use).
 """
 
 from __future__ import annotations
@@ -21,21 +24,25 @@ import pandas as pd
 
 from core.sections import SimulationSettings
 from core.settings import Settings
-from core.synthetic import LenderConfig, generate_week
+from features import ingest
 from monitoring.windows import REQUEST_ID, labels_path
-from serving.schema import applications_from
+from serving.schema import request_bodies
+
+RECORD = "_record"  # a week's request ids, when the contract names no record id column
 
 
-def week_applications(settings: Settings, week: int, scenario: str) -> pd.DataFrame:
-    """The applications of 1-based ``week`` under ``scenario``, with their (not yet known) labels."""
-    return generate_week(LenderConfig.from_settings(settings), week, scenario)
+def week_events(settings: Settings, week: ingest.Week, scenario: str) -> pd.DataFrame:
+    """The events of ``week`` under ``scenario``, each with the request id it will be sent with."""
+    events = ingest.week_events(settings, week, scenario)
+    record_id = settings.schema_.record_id
+    ids = events[record_id].astype(str) if record_id else [f"{week.name}-{i}" for i in range(len(events))]
+    return events.assign(**{RECORD: ids})
 
 
-def requests_for(applications: pd.DataFrame, settings: Settings, limit: int | None) -> list[dict[str, Any]]:
-    """Request bodies, one per application (application id as request id)."""
-    record_id = settings.schema_.record_id or settings.schema_.entity
-    frame = applications.assign(request_id=applications[record_id].astype(str))
-    return applications_from(frame, limit or len(frame), one_per_customer=False)
+def requests_for(events: pd.DataFrame, settings: Settings, limit: int | None) -> list[dict[str, Any]]:
+    """Request bodies from the contract, one per event, with its request id."""
+    frame = events.assign(request_id=events[RECORD])
+    return request_bodies(frame, settings.schema_, limit or len(frame))
 
 
 @dataclass
@@ -87,17 +94,15 @@ def send(
     return result
 
 
-def deliver_labels(settings: Settings, applications: pd.DataFrame, answered: list[str], name: str) -> pd.DataFrame:
-    """The ground truth of the answered applications, written where the monitor joins it.
+def deliver_labels(settings: Settings, events: pd.DataFrame, answered: list[str], name: str) -> pd.DataFrame:
+    """The ground truth of the answered events, written where the monitor joins it.
 
-    Returns the answered applications with their labels: the new, labelled data a
-    lender would retrain on.
+    Returns the answered events with their labels: the new, labelled data to retrain on.
     """
-    record_id = settings.schema_.record_id or settings.schema_.entity
     label = settings.schema_.label
-    served = applications[applications[record_id].astype(str).isin(set(answered))].reset_index(drop=True)
+    served = events[events[RECORD].isin(set(answered))].reset_index(drop=True)
     path = labels_path(settings, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    labels = pd.DataFrame({REQUEST_ID: served[record_id].astype(str), label: served[label].astype("int64")})
+    labels = pd.DataFrame({REQUEST_ID: served[RECORD], label: served[label].astype("int64")})
     labels.to_parquet(path, index=False)
-    return served
+    return served.drop(columns=RECORD)

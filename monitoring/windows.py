@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.settings import Settings
-from serving.prediction_log import read
+from serving.prediction_log import scan
 
 LOGGED_AT = "logged_at"
 REQUEST_ID = "request_id"
@@ -24,7 +24,7 @@ REQUEST_ID = "request_id"
 ANSWER_FIELDS = (
     LOGGED_AT,
     REQUEST_ID,
-    "customer_id",
+    "entity",  # the request's entity, whatever the contract names it (serving/runtime.py)
     "variant",
     "model_version",
     "probability",
@@ -46,12 +46,16 @@ class Window:
         return f"window-{stamp:%Y%m%dT%H%M%S}-{len(self.rows)}"
 
 
-def load_predictions(settings: Settings) -> pd.DataFrame:
-    """Every logged prediction, one column per answer field and per feature, in log order."""
-    records = [
-        {**{k: entry.get(k) for k in ANSWER_FIELDS}, **(entry.get("features") or {})}
-        for entry in read(settings.predictions_dir)
-    ]
+def load_predictions(settings: Settings, problems: list[str] | None = None) -> pd.DataFrame:
+    """Every logged prediction, one column per answer field and per feature, in log order.
+
+    Lines that are not predictions (damage, not a crash's torn last line) are left out
+    and named in ``problems`` when a list is given.
+    """
+    found = scan(settings.predictions_dir)
+    if problems is not None:
+        problems.extend(found.problems())
+    records = [{**{k: entry.get(k) for k in ANSWER_FIELDS}, **(entry.get("features") or {})} for entry in found.entries]
     frame = pd.DataFrame.from_records(records, columns=None if records else list(ANSWER_FIELDS))
     if frame.empty:
         return frame

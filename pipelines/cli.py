@@ -117,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
 
             outcome = monitor(settings, retrain=not args.no_retrain, service_url=args.url)
             print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
+            _wait_for_reports()
         elif command == "drift-demo":
             from pipelines.flows.loop import drift_demo
 
             drift_demo(settings, args.url)
+            _wait_for_reports()
         else:
             print_summary(settings, training_pipeline(settings), time.perf_counter() - started)
     except DataValidationError as exc:
@@ -130,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _wait_for_reports() -> None:
+    """The full Evidently reports are written in the background; the process waits for them."""
+    from monitoring import report_queue
+
+    for name in report_queue.wait():
+        print(f"warning: the {name} report failed; the next monitor run writes it", file=sys.stderr)
 
 
 def run_plain_level(settings: Settings) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.timing import StepTime
 from monitoring.drift_alert import DriftAlert
 from monitoring.policy import Trigger
 from monitoring.reports import WindowReport
@@ -64,10 +65,13 @@ class Registration:
     version: str | None
     alias: str | None
     note: str = ""  # what became of it: the role it took, or why it has none (gate, policy, approval)
+    # Every failed rule of the gate and of the policy, with the file and key that set its bar.
+    refusals: list[str] = field(default_factory=list)
 
 
 @dataclass
 class PipelineResult:
+    steps: list[StepTime]  # in the order they ran: wall time and peak memory of each
     level: int
     drift_alert: DriftAlert | None
     batches: list[BatchVerdict]
@@ -99,6 +103,7 @@ class MonitorResult:
     retrained: PipelineResult | None = None
     canary: CanaryRun | None = None  # a retrained challenger's canary, when the monitor ran one
     canary_traffic: TrafficResult | None = None
+    log_problems: list[str] = field(default_factory=list)  # lines of the prediction log that were not readable
 
 
 @dataclass
@@ -117,6 +122,7 @@ class LoopResult:
     canary: CanaryRun | None = None
     canary_traffic: TrafficResult | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    steps: list[StepTime] = field(default_factory=list)  # the loop's own steps, in order, with their wall time
 
     @property
     def retrained(self) -> PipelineResult | None:

@@ -1,5 +1,8 @@
 """Canary analysis: judge one interval of the challenger against the champion. Plain functions.
 
+Every rule is a test with a confidence (serving/significance.py), so a verdict says what
+the data show, not what a few slow requests happened to do.
+
 Like Flagger, it reads the service's Prometheus metrics rather than trusting the
 service's own opinion: the counters are scraped at the start and end of an interval
 and the difference is judged. A request routed to the challenger that failed was
@@ -9,12 +12,19 @@ challenger's success rate is its answers over its answers plus its fallbacks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from serving.canary import CanaryMetrics
+from serving.significance import Interval, share_exceeds, share_exceeds_other
+
+# The service's latency histogram buckets (seconds): fine around a request's few
+# milliseconds, so a bar such as "twice the champion's p99" falls near a bound.
+LATENCY_BUCKETS = (0.002, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
 
 
 @dataclass
@@ -22,6 +32,14 @@ class VariantCounters:
     answered: float = 0.0
     failed: float = 0.0
     latency_buckets: dict[float, float] = field(default_factory=dict)  # upper bound (s) -> cumulative count
+
+    @classmethod
+    def from_latencies(cls, seconds: Sequence[float] | np.ndarray, failed: int = 0) -> VariantCounters:
+        """The counters a service would export after answering requests that took ``seconds`` each."""
+        samples = np.sort(np.asarray(seconds, dtype=float))
+        buckets = {b: float(np.searchsorted(samples, b, side="right")) for b in LATENCY_BUCKETS}
+        buckets[float("inf")] = float(len(samples))
+        return cls(float(len(samples)), float(failed), buckets)
 
     def minus(self, before: VariantCounters) -> VariantCounters:
         return VariantCounters(
@@ -38,15 +56,30 @@ class VariantCounters:
     def success_rate(self) -> float:
         return self.answered / self.attempts if self.attempts else 1.0
 
-    def p99_ms(self) -> float:
-        """The 99th percentile from the histogram: the upper bound of the bucket it falls in."""
+    def count_above(self, seconds: float) -> int:
+        """Requests certainly slower than ``seconds``: those above the smallest bucket bound at or over it.
+
+        Counting from that bound, not from ``seconds``, never counts a request that might
+        have been faster than the bar; past the largest finite bound nothing can be told.
+        """
+        total = self.latency_buckets.get(float("inf"), 0.0)
+        bounds = sorted(b for b in self.latency_buckets if b >= seconds)
+        if not bounds or bounds[0] == float("inf"):
+            return 0
+        return round(total - self.latency_buckets[bounds[0]])
+
+    def quantile_ms(self, q: float) -> float:
+        """The ``q`` quantile from the histogram: the upper bound of the bucket it falls in."""
         total = self.latency_buckets.get(float("inf"), 0.0)
         if total <= 0:
             return 0.0
         for bound in sorted(self.latency_buckets):
-            if self.latency_buckets[bound] >= 0.99 * total:
+            if self.latency_buckets[bound] >= q * total:
                 return bound * 1000 if bound != float("inf") else float("inf")
         return float("inf")
+
+    def p99_ms(self) -> float:
+        return self.quantile_ms(0.99)
 
 
 def parse_metrics(text: str) -> dict[str, VariantCounters]:
@@ -70,19 +103,23 @@ def parse_metrics(text: str) -> dict[str, VariantCounters]:
 
 @dataclass(frozen=True)
 class QualityComparison:
-    """ROC AUC of each variant on its own labelled predictions since the canary began."""
+    """Both models' ROC AUC on the same labelled rows, and the paired interval of their difference.
+
+    ``degradation`` is the champion's AUC minus the challenger's: positive means the
+    challenger ranks worse. ``pairing`` says how both scores of a row were had: the
+    shadow score logged beside the answer, or the other model scoring the logged
+    features offline.
+    """
 
     champion_roc_auc: float
     challenger_roc_auc: float
-    champion_labelled: int
-    challenger_labelled: int
-
-    @property
-    def degradation(self) -> float:
-        return self.champion_roc_auc - self.challenger_roc_auc
+    labelled: int
+    degradation: Interval
+    pairing: str = "offline"
 
 
-Outcome = Literal["pass", "fail", "wait"]
+Outcome = Literal["pass", "fail", "wait", "inconclusive"]
+P99_MIN_REQUESTS = 100  # a p99 says something only past 100 requests: below, it is the maximum
 
 
 @dataclass(frozen=True)
@@ -98,6 +135,33 @@ class IntervalVerdict:
         return f"{self.outcome}: " + "; ".join(self.reasons)
 
 
+def _p(value: float) -> str:
+    return f"p={value:.2g}"
+
+
+def _slower_than(champion: VariantCounters, challenger: VariantCounters, q: float, ratio: float, alpha: float) -> str:
+    """Why the challenger's ``q`` quantile is over ``ratio`` times the champion's, or "" when the data do not show it.
+
+    The bar is ``ratio`` x the champion's quantile; the challenger may have at most
+    ``1 - q`` of its requests above it. It fails only if its share above the bar is
+    both more than that (binomial test) and more than the champion's own (Fisher's
+    exact test, which cancels stalls both variants lived through).
+    """
+    theirs = champion.quantile_ms(q)
+    if theirs <= 0 or theirs == float("inf"):
+        return ""
+    bar = ratio * theirs / 1000
+    slow, slow_champion, requests = challenger.count_above(bar), champion.count_above(bar), int(challenger.attempts)
+    against_share = share_exceeds(slow, requests, 1 - q)
+    against_champion = share_exceeds_other(slow, requests, slow_champion, int(champion.attempts))
+    if max(against_share, against_champion) >= alpha:
+        return ""
+    return (
+        f"over {ratio:g} x champion's {theirs:.0f} ms: {slow} of {requests} requests above {bar * 1000:.0f} ms "
+        f"(allowed {1 - q:.0%}), champion {slow_champion} of {int(champion.attempts)} ({_p(against_champion)})"
+    )
+
+
 def judge_interval(
     champion: VariantCounters,
     challenger: VariantCounters,
@@ -105,13 +169,18 @@ def judge_interval(
     min_requests: int,
     quality: QualityComparison | None = None,
 ) -> IntervalVerdict:
-    """Pass, fail, or wait (too few challenger requests to judge) for one interval.
+    """Pass, fail, wait (too few challenger requests) or inconclusive (quality not yet told apart).
 
-    ``quality`` is given once enough labelled predictions of both variants exist; until
-    then the challenger is judged on success rate and latency alone.
+    ``challenger`` holds the challenger's counters for this interval; ``champion`` the
+    champion's since the canary began, a sample large enough for its p99. Each rule is a
+    one-sided test at ``metrics.confidence`` (serving/significance.py): an interval fails
+    only when the data show the challenger misses a bar, never because a few requests
+    were slow by chance. ``quality`` is given once enough labelled rows exist; until then
+    the challenger is judged on errors and latency alone.
     """
     requests = int(challenger.attempts)
     ours, theirs = challenger.p99_ms(), champion.p99_ms()
+    alpha = 1.0 - metrics.confidence
 
     def verdict(outcome: Outcome, reasons: list[str]) -> IntervalVerdict:
         return IntervalVerdict(outcome, reasons, requests, challenger.success_rate, ours, theirs)
@@ -119,25 +188,78 @@ def judge_interval(
     if requests < min_requests:
         return verdict("wait", [f"{requests} challenger requests, need {min_requests}"])
     failures = []
-    if challenger.success_rate < metrics.min_success_rate:
-        failures.append(f"success rate {challenger.success_rate:.3f} < {metrics.min_success_rate}")
-    if ours > metrics.max_p99_latency_ms:
-        failures.append(f"p99 {ours:.0f} ms > {metrics.max_p99_latency_ms} ms")
-    if theirs > 0 and ours > metrics.max_p99_latency_ratio * theirs:
-        failures.append(f"p99 {ours:.0f} ms > {metrics.max_p99_latency_ratio} x champion's {theirs:.0f} ms")
-    if quality is not None and quality.degradation > metrics.max_quality_degradation:
+    allowed_errors = 1.0 - metrics.min_success_rate
+    errors = share_exceeds(int(challenger.failed), requests, allowed_errors)
+    if errors < alpha:
+        failures.append(f"success rate {challenger.success_rate:.3f} < {metrics.min_success_rate} ({_p(errors)})")
+    over_ceiling = challenger.count_above(metrics.max_p99_latency_ms / 1000)
+    ceiling = share_exceeds(over_ceiling, requests, 0.01)
+    if ceiling < alpha:
         failures.append(
-            f"ROC AUC {quality.challenger_roc_auc:.3f} is {quality.degradation:.3f} below the champion's "
-            f"{quality.champion_roc_auc:.3f} (allowed {metrics.max_quality_degradation})"
+            f"p99 over {metrics.max_p99_latency_ms:g} ms: {over_ceiling} of {requests} requests above it "
+            f"({_p(ceiling)})"
         )
+    if champion.attempts >= P99_MIN_REQUESTS:
+        for name, q, ratio in (
+            ("p50", 0.5, metrics.max_p50_latency_ratio),
+            ("p99", 0.99, metrics.max_p99_latency_ratio),
+        ):
+            failed = _slower_than(champion, challenger, q, ratio, alpha)
+            if failed:
+                failures.append(f"{name} {failed}")
+    judged_quality = None
+    if quality is not None:
+        judged_quality = quality.degradation.judge(metrics.max_quality_degradation)
+        if judged_quality == "worse":
+            failures.append(
+                f"ROC AUC {quality.challenger_roc_auc:.3f} is {quality.degradation.estimate:.3f} below the "
+                f"champion's {quality.champion_roc_auc:.3f} (at least {quality.degradation.low:.3f} at "
+                f"{metrics.confidence:.0%} confidence; allowed {metrics.max_quality_degradation})"
+            )
     if failures:
         return verdict("fail", failures)
-    summary = (
-        f"success {challenger.success_rate:.3f}, p99 {ours:.0f} ms (champion {theirs:.0f} ms), {requests} requests"
-    )
+    shown_p99 = f"{ours:.0f} ms" if requests >= P99_MIN_REQUESTS else f"max bucket {ours:.0f} ms"
+    summary = f"success {challenger.success_rate:.3f}, p99 {shown_p99} (champion {theirs:.0f} ms), {requests} requests"
     if quality is not None:
         summary += (
-            f", ROC AUC {quality.challenger_roc_auc:.3f} vs {quality.champion_roc_auc:.3f} "
-            f"on {quality.challenger_labelled}/{quality.champion_labelled} labelled"
+            f", ROC AUC {quality.challenger_roc_auc:.3f} vs {quality.champion_roc_auc:.3f} on {quality.labelled} "
+            f"labelled rows ({quality.pairing}; degradation {quality.degradation.estimate:+.3f}, "
+            f"{metrics.confidence:.0%} bounds {quality.degradation.low:+.3f}..{quality.degradation.high:+.3f})"
         )
+    if judged_quality == "inconclusive":
+        return verdict("inconclusive", [f"{summary}: quality not yet told apart from the allowed degradation"])
     return verdict("pass", [summary])
+
+
+Move = Literal["advance", "promote", "rollback", "stay"]
+
+
+@dataclass
+class Progress:
+    """Where a canary stands between intervals, and what each verdict makes of it: the controller's rules.
+
+    A pass advances one step (or promotes at the last); ``threshold`` failed intervals
+    in a row roll back; wait and inconclusive stay on the step, and the interval keeps
+    growing until its data can tell. Plain, so a simulation can run the same rules.
+    """
+
+    steps: tuple[int, ...]
+    threshold: int
+    step: int = 0
+    failures: int = 0
+
+    @property
+    def weight(self) -> int:
+        return self.steps[self.step]
+
+    def record(self, verdict: IntervalVerdict) -> Move:
+        if verdict.outcome == "pass":
+            self.failures = 0
+            if self.step == len(self.steps) - 1:
+                return "promote"
+            self.step += 1
+            return "advance"
+        if verdict.outcome == "fail":
+            self.failures += 1
+            return "rollback" if self.failures >= self.threshold else "stay"
+        return "stay"

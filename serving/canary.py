@@ -41,8 +41,10 @@ class CanaryMetrics(Strict):
     min_success_rate: float = Field(0.99, ge=0, le=1)
     max_p99_latency_ms: float = Field(250, gt=0)
     max_p99_latency_ratio: float = Field(2.0, gt=0)
+    max_p50_latency_ratio: float = Field(2.0, gt=0)
     max_quality_degradation: float = Field(0.03, ge=0)
     min_labelled: int = Field(200, ge=1)
+    confidence: float = Field(0.99, gt=0.5, lt=1.0)
 
 
 class CanaryConfig(Strict):
@@ -69,9 +71,15 @@ def load_canary_config(path: Path = CANARY_FILE) -> CanaryConfig:
 
 def compressed(config: CanaryConfig) -> CanaryConfig:
     """The same canary with intervals short enough to watch: for demos and simulated traffic,
-    where a week of applications passes in seconds. Steps and metric thresholds are kept."""
+    where a week of applications passes in seconds. Steps, metric thresholds and confidence are kept;
+    the progress deadline shrinks with the intervals."""
     analysis = config.analysis.model_copy(
-        update={"interval_seconds": 2.0, "min_requests": min(15, config.analysis.min_requests), "threshold": 2}
+        update={
+            "interval_seconds": 2.0,
+            "min_requests": min(15, config.analysis.min_requests),
+            "threshold": 2,
+            "progress_deadline_seconds": min(120.0, config.analysis.progress_deadline_seconds),
+        }
     )
     return config.model_copy(update={"analysis": analysis})
 
@@ -102,14 +110,14 @@ def write_state(path: Path, state: CanaryState) -> None:
     write_json_atomically(path, asdict(state))
 
 
-def bucket(customer_id: str, salt: str) -> float:
+def bucket(entity: str, salt: str) -> float:
     """A stable position in [0, 100) for this applicant under this challenger."""
-    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).digest()
+    digest = hashlib.sha256(f"{salt}:{entity}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % 10_000 / 100
 
 
-def route(customer_id: str, state: CanaryState) -> Variant:
+def route(entity: str, state: CanaryState) -> Variant:
     """Which variant answers this applicant (in shadow mode the champion always answers)."""
     if state.challenger_version is None or state.shadow or state.weight <= 0:
         return "champion"
-    return "challenger" if bucket(customer_id, state.challenger_version) < state.weight else "champion"
+    return "challenger" if bucket(entity, state.challenger_version) < state.weight else "champion"

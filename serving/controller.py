@@ -32,7 +32,7 @@ from core import registry
 from core.settings import Settings
 from governance import promotion
 from governance.policy import ComplianceReport
-from serving.analysis import IntervalVerdict, QualityComparison, judge_interval, parse_metrics
+from serving.analysis import Progress, QualityComparison, judge_interval, parse_metrics
 from serving.canary import CanaryConfig, CanaryState, load_canary_config, state_path, write_state
 
 ACTOR = "canary-controller"
@@ -81,6 +81,13 @@ def hold_for_approval(settings: Settings, version: str, report: ComplianceReport
     promotion.hold_for_approval(settings, version, report)
 
 
+def park(settings: Settings, version: str, reason: str) -> None:
+    """An inconclusive canary: the champion answers everyone; the challenger keeps its alias for a person (or a
+    longer canary) to decide. Nothing is rolled back, because nothing was shown to be wrong."""
+    write_state(state_path(settings), CanaryState(note=f"v{version} inconclusive; the champion serves"))
+    registry.set_version_tags(settings, version, {"canary": "inconclusive", "canary_reason": reason})
+
+
 def approve(settings: Settings, version: str, *, approver: str, reason: str) -> str:
     """A person's approval (``make approve``); a promotion it completes reaches the service at once."""
     outcome = promotion.approve(settings, version, approver=approver, reason=reason)
@@ -118,7 +125,7 @@ def _finish(settings: Settings, version: str, run: CanaryRun, note: Callable[[st
 @dataclass
 class CanaryRun:
     version: str
-    outcome: str = "running"  # running | promoted | rolled_back | awaiting_approval
+    outcome: str = "running"  # running | promoted | rolled_back | awaiting_approval | inconclusive
     history: list[str] = field(default_factory=list)
 
 
@@ -151,41 +158,46 @@ def run_canary(
         note(f"v{version} already passed the canary; checking for an approval")
         return _finish(settings, version, run, note)
 
-    started, failures, step = time.monotonic(), 0, 0
+    started, verdict = time.monotonic(), None
+    progress = Progress(config.steps, config.analysis.threshold)
     since = dt.datetime.now(dt.UTC).isoformat()
-    _apply(settings, service_url, CanaryState(version, config.steps[0], config.shadow, "step 1"))
-    note(f"v{version}: weight {config.steps[0]}%")
-    before = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
-    while True:
+    _apply(settings, service_url, CanaryState(version, progress.weight, config.shadow, "step 1"))
+    note(f"v{version}: weight {progress.weight}%")
+    begun = before = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
+    while time.monotonic() - started <= config.analysis.progress_deadline_seconds:
         sleep(config.analysis.interval_seconds)
         now = parse_metrics(httpx.get(f"{service_url}/metrics", timeout=10).text)
-        verdict: IntervalVerdict = judge_interval(
-            now["champion"].minus(before["champion"]),
+        verdict = judge_interval(
+            now["champion"].minus(begun["champion"]),  # since the canary began: enough for its p99
             now["challenger"].minus(before["challenger"]),
             config.metrics,
             config.analysis.min_requests,
             quality(version, since) if quality else None,
         )
-        weight = config.steps[step]
-        note(f"v{version} at {weight}%: {verdict}")
-        if verdict.outcome == "pass":
-            before, failures = now, 0
-            if weight == 100:
-                return _finish(settings, version, run, note)
-            step += 1
+        note(f"v{version} at {progress.weight}%: {verdict}")
+        move = progress.record(verdict)
+        if verdict.outcome in ("pass", "fail"):
+            before = now  # wait and inconclusive: the interval grows until its data can tell
+        if move == "promote":
+            return _finish(settings, version, run, note)
+        if move == "advance":
             write_state(
-                state_path(settings), CanaryState(version, config.steps[step], config.shadow, f"step {step + 1}")
+                state_path(settings),
+                CanaryState(version, progress.weight, config.shadow, f"step {progress.step + 1}"),
             )
-            note(f"v{version}: weight {config.steps[step]}%")
-        elif verdict.outcome == "fail":
-            before, failures = now, failures + 1
-            if failures >= config.analysis.threshold:
-                rollback(settings, version, "; ".join(verdict.reasons))
-                run.outcome = "rolled_back"
-                note(f"v{version} rolled back after {failures} failed intervals")
-                return run
-        if time.monotonic() - started > config.analysis.progress_deadline_seconds:
-            rollback(settings, version, "progress deadline passed")
+            note(f"v{version}: weight {progress.weight}%")
+        elif move == "rollback":
+            rollback(settings, version, "; ".join(verdict.reasons))
             run.outcome = "rolled_back"
-            note(f"v{version} rolled back: no promotion within {config.analysis.progress_deadline_seconds} s")
+            note(f"v{version} rolled back after {progress.failures} failed intervals")
             return run
+    deadline = config.analysis.progress_deadline_seconds
+    if verdict is not None and verdict.outcome == "inconclusive":
+        park(settings, version, f"quality still inconclusive after {deadline} s: {verdict}")
+        run.outcome = "inconclusive"
+        note(f"v{version} inconclusive after {deadline} s: the champion answers everyone; v{version} stays challenger")
+        return run
+    rollback(settings, version, "progress deadline passed")
+    run.outcome = "rolled_back"
+    note(f"v{version} rolled back: no promotion within {deadline} s")
+    return run

@@ -43,3 +43,32 @@ def start_service(settings: Settings, log: Path, port: int | None = None) -> tup
         processes.stop(server)
         raise
     return server, url
+
+
+class ServiceStart:
+    """A service started now and waited for later, so its start overlaps what runs in between.
+
+    The loop starts it as soon as the first training has served its features, while the
+    model is still searched and governed; the service becomes ready when the champion
+    alias is set (``ServingRuntime``). ``ready()`` starts it if nothing did, and waits.
+    """
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings, self.log = settings, log
+        self.port = processes.free_port()
+        self.url = f"http://{processes.LOOPBACK}:{self.port}"
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self.server is None:
+            self.server = start(service_command(self.port), self.settings, self.log)
+
+    def ready(self) -> tuple[subprocess.Popen[bytes], str]:
+        if self.server is None:
+            self.server = start(service_command(self.port), self.settings, self.log)
+        processes.wait_until(self.server, f"{self.url}/readyz", log=self.log)
+        return self.server, self.url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            processes.stop(self.server)

@@ -17,6 +17,7 @@ import math
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -82,11 +83,45 @@ def clean_features(features: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in features.items()}
 
 
-def read(folder: Path) -> Iterator[dict[str, Any]]:
-    """Every logged prediction, oldest file first; a torn last line (a crash) is skipped."""
+@dataclass
+class LogScan:
+    """What reading the log found: the entries, and every line that was not one.
+
+    A torn last line of a file is what a crash leaves (the request in flight, never
+    answered): expected, counted apart. Any other line that is not a JSON object is
+    damage, and is named by file and line so that nothing is dropped silently.
+    """
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)  # "predictions_<day>.jsonl:<line>"
+    torn: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        shown = ", ".join(self.corrupt[:5]) + (f" (+{len(self.corrupt) - 5} more)" if len(self.corrupt) > 5 else "")
+        return (
+            [f"{len(self.corrupt)} corrupt line(s) in the prediction log, not judged: {shown}"] if self.corrupt else []
+        )
+
+
+def scan(folder: Path) -> LogScan:
+    """Every logged prediction, oldest file first, with the lines that could not be read."""
+    found = LogScan()
     for path in sorted(folder.glob("predictions_*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
             try:
-                yield json.loads(line)
+                entry = json.loads(line)
             except json.JSONDecodeError:
-                continue
+                entry = None
+            if isinstance(entry, dict):
+                found.entries.append(entry)
+            elif number == len(lines):
+                found.torn.append(f"{path.name}:{number}")
+            else:
+                found.corrupt.append(f"{path.name}:{number}")
+    return found
+
+
+def read(folder: Path) -> Iterator[dict[str, Any]]:
+    """Every logged prediction, oldest file first (``scan`` also says which lines were not readable)."""
+    yield from scan(folder).entries

@@ -1,9 +1,10 @@
 """Everything the service does per request, as a plain class: testable without HTTP.
 
 Holds the models behind the registry aliases ``champion`` and ``challenger``, the
-online feature reader, the canary state and the prediction log. ``answer`` routes an
-application, looks its customer up in the feature store, scores it, logs it, and says
+online feature reader, the canary state and the prediction log. ``answer`` routes a
+request, looks its entity up in the feature store, scores it, logs it, and says
 which model answered; ``explain`` routes the same way and explains instead of logging.
+Requests and answers are the contract's models (``serving/schema.py``).
 Both go through ``_routed``: if the challenger raises, the champion answers instead.
 """
 
@@ -25,15 +26,18 @@ from features.store import OnlineFeatures
 from serving.canary import CanaryState, Variant, read_state, route, state_path
 from serving.models import LoadedModel, load_alias
 from serving.prediction_log import PredictionLog, clean_features
-from serving.schema import CreditDecision, Explanation, FeatureContribution, LoanApplication
+from serving.schema import FeatureContribution, service_models
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+ENTITY = "entity"  # the prediction log's field for the request's entity, whatever the contract calls it
+
+
 @dataclass(frozen=True)
 class Answer:
-    decision: CreditDecision
+    decision: Any  # the contract's decision model (serving/schema.py)
     elapsed_ms: float
     challenger_error: str | None  # the challenger raised and the champion answered
 
@@ -58,6 +62,8 @@ class ServingRuntime:
 
     def __init__(self, settings: Settings, watch: bool = True) -> None:
         self.settings = settings
+        self.models = service_models(settings.schema_)
+        self.entity = settings.schema_.entity
         self.features = OnlineFeatures(settings)
         self.log = PredictionLog(settings.predictions_dir)
         self._lock = threading.Lock()
@@ -96,6 +102,8 @@ class ServingRuntime:
         pair or the new, never a half. A promotion moves the champion alias and the
         state together, so both models are reloaded then.
         """
+        if self.champion is None:
+            self._take_first_champion()
         try:
             seen = self._state_file.stat().st_mtime_ns
         except FileNotFoundError:
@@ -115,17 +123,28 @@ class ServingRuntime:
                     challenger = None
             self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
 
-    def _routed(self, application: LoanApplication, work: Callable[[LoadedModel, pd.DataFrame], T]) -> Routed[T]:
-        """Route the application (sticky), look up its features, and run ``work`` with the chosen model.
+    def _take_first_champion(self) -> None:
+        """A service started before any model is champion (the loop starts it while the first
+        model trains) becomes ready as soon as the alias is set."""
+        champion = load_alias(self.settings, registry.CHAMPION)
+        if champion is None:
+            return
+        with self._lock:
+            if self.champion is None:
+                self.champion = champion
+                logger.info("champion v%s loaded: ready", champion.version)
+
+    def _routed(self, request: Any, work: Callable[[LoadedModel, pd.DataFrame], T]) -> Routed[T]:
+        """Route the request (sticky, by entity), look up its features, and run ``work`` with the chosen model.
 
         If the challenger raises, the champion does the work instead and the error is
-        kept, so a broken challenger costs its applicants nothing but latency.
+        kept, so a broken challenger costs its requests nothing but latency.
         """
         champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
         if champion is None:
             raise RuntimeError("no champion is loaded")
-        frame = self.features(pd.DataFrame([application.model_dump(exclude={"request_id"})]))
-        variant: Variant = route(application.customer_id, state) if challenger else "champion"
+        frame = self.features(pd.DataFrame([request.model_dump(exclude={"request_id"})]))
+        variant: Variant = route(getattr(request, self.entity), state) if challenger else "champion"
         model = challenger if variant == "challenger" and challenger else champion
         try:
             return Routed(work(model, frame), model, variant, frame, None, challenger, state)
@@ -135,10 +154,10 @@ class ServingRuntime:
             fallback = f"{type(error).__name__}: {error}"
             return Routed(work(champion, frame), champion, "champion", frame, fallback, challenger, state)
 
-    def answer(self, application: LoanApplication) -> Answer:
-        """Score one application: route, look up features, score, log."""
+    def answer(self, request: Any) -> Answer:
+        """Score one request: route, look up features, score, log."""
         started = time.perf_counter()
-        routed = self._routed(application, lambda model, frame: model.risk(frame))
+        routed = self._routed(request, lambda model, frame: model.risk(frame))
         probability, model, challenger = routed.result, routed.model, routed.challenger
         shadow = None
         if routed.state.shadow and challenger is not None:
@@ -147,23 +166,25 @@ class ServingRuntime:
             except Exception:  # a broken shadow never affects the answer
                 shadow = None
         threshold = self.settings.training.decision_threshold
-        decision = CreditDecision(
-            request_id=application.request_id or uuid.uuid4().hex,
-            customer_id=application.customer_id,
-            probability_of_default=round(probability, 6),
-            decision="decline" if probability >= threshold else "approve",
+        words = self.settings.schema_.decisions
+        entity = getattr(request, self.entity)
+        decision: Any = self.models.decision(
+            request_id=request.request_id or uuid.uuid4().hex,
+            probability=round(probability, 6),
+            decision=words.positive if probability >= threshold else words.negative,
             threshold=threshold,
             model_version=model.version,
             variant=routed.variant,
+            **{self.entity: entity},
         )
         elapsed = (time.perf_counter() - started) * 1000
         self.log.append(
             {
                 "request_id": decision.request_id,
-                "customer_id": decision.customer_id,
+                ENTITY: entity,
                 "variant": routed.variant,
                 "model_version": model.version,
-                "probability": decision.probability_of_default,
+                "probability": decision.probability,
                 "decision": decision.decision,
                 "latency_ms": round(elapsed, 3),
                 "challenger_failed": routed.fallback,
@@ -187,8 +208,8 @@ class ServingRuntime:
                 self._explainers[model.version] = explainer
             return explainer
 
-    def explain(self, application: LoanApplication, top_k: int) -> Explanation:
-        """The top contributions to this application's risk, from the model that would answer it.
+    def explain(self, request: Any, top_k: int) -> Any:
+        """The top contributions to this request's score, from the model that would answer it.
 
         Routed like ``answer`` (sticky, same variant, same fallback), but not logged: it is not a decision.
         """
@@ -196,15 +217,15 @@ class ServingRuntime:
         def explained_and_scored(model: LoadedModel, frame: pd.DataFrame) -> tuple[Any, float]:
             return self._explainer(model).explain(frame), model.risk(frame)
 
-        routed = self._routed(application, explained_and_scored)
+        routed = self._routed(request, explained_and_scored)
         explained, probability = routed.result
         top = explained.top(top_k)
-        return Explanation(
-            request_id=application.request_id or uuid.uuid4().hex,
-            customer_id=application.customer_id,
+        return self.models.explanation(
+            request_id=request.request_id or uuid.uuid4().hex,
             model_version=routed.model.version,
             variant=routed.variant,
-            probability_of_default=round(probability, 6),
+            probability=round(probability, 6),
+            **{self.entity: getattr(request, self.entity)},
             method=explained.method,
             base_value=explained.base_value,
             top_features=[

@@ -1,102 +1,149 @@
-"""One request and response schema, shared by the service, the traffic simulator and the tests.
+"""The request and response models of the service, built from the data contract (``schema:`` in params.yaml).
 
-A request is a loan application: who applies (``customer_id``, whose history the
-feature store holds) and what the form says. The bounds mirror ``schema`` in
-params.yaml; ``tests/unit/test_serving_schema.py`` keeps the two in step, so
-bringing your own data means editing both (the test tells you where they differ).
-Anything unexpected is refused with a 4xx that names the field: extra fields, wrong
-types, NaN or infinite numbers, values out of range.
+One set of models per contract, shared by the service (and so its OpenAPI document),
+the traffic simulator and the tests. A request carries the entity (whose history the
+feature store holds) and every feature column of the contract: numbers within the
+contract's range (optional, null allowed, when the contract allows missing values),
+categories from its list. Anything unexpected is refused with a 4xx that names the
+field: extra fields, wrong types (strict: no strings or booleans for numbers), NaN or
+infinite numbers, values out of range, unknown categories.
+
+An answer carries the entity under the contract's own name, the probability that the
+label is 1, the decision (``schema.decisions``: positive at or above the threshold),
+the threshold, and which model version and variant answered.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from core.contract import Schema
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Number = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class LoanApplication(BaseModel):
-    """What a client sends to ``/predict``."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-
-    request_id: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None
-    customer_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-    age: Annotated[Number, Field(ge=18, le=100)]
-    annual_income: Annotated[Number, Field(ge=0, le=2_000_000)]
-    years_employed: Annotated[Number | None, Field(ge=0, le=60)] = None
-    monthly_debt: Annotated[Number, Field(ge=0, le=100_000)]
-    loan_amount: Annotated[Number, Field(ge=500, le=500_000)]
-    loan_term_months: Annotated[Number, Field(ge=6, le=120)]
-    credit_utilization: Annotated[Number, Field(ge=0, le=1.0)]
-    credit_history_years: Annotated[Number | None, Field(ge=0, le=80)] = None
-    num_open_accounts: Annotated[Number, Field(ge=0, le=60)]
-    num_late_payments_12m: Annotated[Number, Field(ge=0, le=52)]
-    num_credit_inquiries_6m: Annotated[Number, Field(ge=0, le=50)]
-    region: Literal["north", "south", "east", "west", "central"]
-    employment_type: Literal["salaried", "self_employed", "contract", "unemployed", "retired"]
-    home_ownership: Literal["rent", "mortgage", "own"]
-    loan_purpose: Literal["debt_consolidation", "home_improvement", "car", "education", "business", "medical"]
-
-
 Variant = Literal["champion", "challenger"]
+ENTITY_PATTERN = r"^[A-Za-z0-9_.:@-]+$"
+REQUEST_ID = Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-class CreditDecision(BaseModel):
-    """What ``/predict`` answers; the model version and variant also travel as headers."""
-
-    request_id: str
-    customer_id: str
-    probability_of_default: float
-    decision: Literal["approve", "decline"]
-    threshold: float
-    model_version: str
-    variant: Variant
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class FeatureContribution(BaseModel):
-    """How much one input moved this applicant's risk, in log-odds of default, from the baseline."""
+    """How much one input moved this request's score, in log-odds, from the baseline."""
 
     feature: str
     value: float | str | None
     contribution: float
 
 
-class Explanation(BaseModel):
-    """What ``/explain`` answers: the model that would decide this application, and why.
+@dataclass(frozen=True)
+class ServiceModels:
+    """The models one contract gives the service: the request, the answer and the explanation."""
 
-    ``base_value`` + the contributions listed + ``rest`` (the inputs not listed) is the
-    model's log-odds of default, so ``probability_of_default`` = sigmoid of that sum.
-    """
+    request: type[BaseModel]
+    decision: type[BaseModel]
+    explanation: type[BaseModel]
+    entity: str
 
-    request_id: str
-    customer_id: str
-    model_version: str
-    variant: Variant
-    probability_of_default: float
-    method: str
-    base_value: float
-    top_features: list[FeatureContribution]
-    rest: float
+    @property
+    def required(self) -> list[str]:
+        return [name for name, info in self.request.model_fields.items() if info.is_required()]
 
 
-def applications_from(frame: pd.DataFrame, limit: int, one_per_customer: bool = True) -> list[dict[str, Any]]:
-    """Rows of application data as request bodies: what the simulator, demo and tests send.
+def _number(low: float, high: float, optional: bool) -> Any:
+    bounded = Annotated[float, Field(ge=low, le=high, strict=True, allow_inf_nan=False)]
+    return (bounded | None, None) if optional else (bounded, ...)
 
-    Rows the API would refuse for a missing required field are left out (the data has
-    a few applications without an income; the API requires one).
+
+def _request_fields(schema: Schema) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "request_id": (REQUEST_ID, None),
+        schema.entity: (Annotated[str, Field(min_length=1, max_length=64, pattern=ENTITY_PATTERN)], ...),
+    }
+    for name in schema.numeric_features:
+        spec = schema.numeric[name]
+        fields[name] = _number(spec.min, spec.max, spec.max_null_share > 0)
+    for name in schema.categorical_features:
+        fields[name] = (Literal[tuple(schema.categorical[name])], ...)
+    return fields
+
+
+@functools.cache
+def _models(contract_json: str) -> ServiceModels:
+    schema = Schema.model_validate_json(contract_json)
+    decision_words: Any = Literal[tuple([schema.decisions.positive, schema.decisions.negative])]
+    request = create_model(
+        "ScoringRequest",
+        __base__=_Request,
+        __doc__=f"What a client sends to /predict: the entity ({schema.entity}) and the contract's feature columns.",
+        **_request_fields(schema),
+    )
+    decision = create_model(  # type: ignore[call-overload]
+        "ScoringDecision",
+        __doc__="What /predict answers; the model version and variant also travel as headers.",
+        request_id=(str, ...),
+        **{schema.entity: (str, ...)},
+        probability=(float, Field(description=f"probability that {schema.label} is 1")),
+        decision=(decision_words, ...),
+        threshold=(float, ...),
+        model_version=(str, ...),
+        variant=(Variant, ...),
+    )
+    explanation = create_model(  # type: ignore[call-overload]
+        "ScoringExplanation",
+        __doc__=(
+            "What /explain answers: the model that would decide this request, and why. base_value + the "
+            "listed contributions + rest (the inputs not listed) is the model's log-odds, so probability = "
+            "sigmoid of that sum."
+        ),
+        request_id=(str, ...),
+        **{schema.entity: (str, ...)},
+        model_version=(str, ...),
+        variant=(Variant, ...),
+        probability=(float, ...),
+        method=(str, ...),
+        base_value=(float, ...),
+        top_features=(list[FeatureContribution], ...),
+        rest=(float, ...),
+    )
+    return ServiceModels(request, decision, explanation, schema.entity)
+
+
+def service_models(schema: Schema) -> ServiceModels:
+    """The request, decision and explanation models of ``schema`` (built once per contract)."""
+    return _models(schema.model_dump_json())
+
+
+def request_bodies(
+    frame: pd.DataFrame, schema: Schema, limit: int | None = None, one_per_entity: bool = False
+) -> list[dict[str, Any]]:
+    """Rows of data as request bodies: what the simulator, the demos and the tests send.
+
+    Rows the API would refuse for a missing required field are left out. ``request_id``
+    passes through when the frame has one.
     """
     import pandas as pd
 
-    fields = [f for f in LoanApplication.model_fields if f in frame]
-    required = [f for f, info in LoanApplication.model_fields.items() if info.is_required()]
-    rows = frame.dropna(subset=required)
-    if one_per_customer:
-        rows = rows.drop_duplicates("customer_id")
-    records = rows.head(limit)[fields].to_dict("records")
-    return [{str(k): (None if pd.isna(v) else v) for k, v in record.items()} for record in records]
+    models = service_models(schema)
+    fields = [f for f in models.request.model_fields if f in frame]
+    rows = frame.dropna(subset=[f for f in models.required if f in frame])
+    if one_per_entity:
+        rows = rows.drop_duplicates(schema.entity)
+    records = rows.head(limit if limit is not None else len(rows))[fields].to_dict("records")
+    bodies = []
+    for record in records:
+        body = {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
+        body[schema.entity] = str(body[schema.entity])
+        for name in schema.numeric_features:
+            value = body.get(name)
+            if value is not None:
+                body[name] = float(value)
+        bodies.append(body)
+    return bodies

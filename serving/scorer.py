@@ -31,8 +31,8 @@ class OneRowScorer:
     the fitted classifier on the stacked result: the same objects, the same numbers (a
     test holds it to the full pipeline), with none of the frame plumbing.
 
-    A sub-transformer that reads only categorical columns has few distinct inputs (a
-    few hundred combinations of region, employment, housing and purpose), and one-hot
+    A sub-transformer that reads only categorical columns has few distinct inputs (for
+    the demo lender, a few hundred combinations of its four categories), and one-hot
     encoding is the dearest step (about 1.1 of 2.5 ms), so its output is remembered per
     combination: the encoder's own answer, computed once.
     """

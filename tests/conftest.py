@@ -141,9 +141,23 @@ LINEAGE = {
     "data_version": "0" * 32 + ".dir",
     "features_version": "1" * 32 + ".dir",
     "feature_service": "credit_default_v1",
-    "feature_views": "customer_history",
+    "feature_views": "entity_history",
     "data_validation": "passed",
 }
+
+
+def validated(settings: Settings, frame: Any, data_version: str = LINEAGE["data_version"]) -> dict[str, Any]:
+    """``frame`` accepted as one batch of ``data_version`` after the real validation suite passed it:
+    the evidence the training flow logs with a run, and which the governance policy reads."""
+    from features.validation import validate_batch, validation_evidence, write_record
+
+    batch = settings.raw_dir / "week_2026-01-05.parquet"
+    batch.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(batch, index=False)
+    outcome = validate_batch(frame, settings, batch.stem)
+    assert outcome.success, [str(f) for f in outcome.failures]
+    write_record(batch, outcome)
+    return validation_evidence([batch], data_version)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from core.settings import load_settings
 from features.store import build_definitions
 
-project, customer, customer_history_source, customer_history, credit_default_service = build_definitions(
-    load_settings()
-)
+project, entity, history_source, entity_history, feature_service = build_definitions(load_settings())

@@ -11,7 +11,7 @@ against a running service (``make serve``), with the model-quality probe of
    so a model as good as the champion may pass: the data has not changed since the
    champion was trained, and a real challenger would have to be better.
 2. The canary controller takes it through ``serving/canary.yaml``'s steps while a
-   traffic thread sends applications; it is promoted.
+   traffic thread sends requests; it is promoted.
 3. The bad-model scenario: a challenger that needs a column no request carries is
    registered by hand (it skips the gate on purpose: this is the failure the gate
    cannot see offline). It raises on every request, the champion answers instead,
@@ -41,7 +41,7 @@ from pipelines.steps import tracking, training
 from serving import launch
 from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
-from serving.schema import applications_from
+from serving.schema import request_bodies
 
 
 def canary(settings: Settings, url: str) -> CanaryRun | None:
@@ -49,9 +49,9 @@ def canary(settings: Settings, url: str) -> CanaryRun | None:
     return run_canary(settings, url, quality=quality_probe(settings))
 
 
-def applications(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:
-    """Recent applications from the raw data, as requests."""
-    return applications_from(ingest.load_raw(settings).tail(5000), limit)
+def recent_requests(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:
+    """Recent events from the raw data, as requests (one per entity)."""
+    return request_bodies(ingest.load_raw(settings).tail(5000), settings.schema_, limit, one_per_entity=True)
 
 
 class Traffic(threading.Thread):
@@ -86,7 +86,8 @@ def ensure_server(settings: Settings, url: str) -> subprocess.Popen[bytes] | Non
 def broken_challenger(settings: Settings) -> str:
     """The bad-model scenario: trained on a column that never arrives at serving time."""
     frame = ingest.load_raw(settings).assign(column_that_never_arrives=1.0)
-    columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
+    first = settings.schema_.numeric_features[:1]  # one real input beside the missing one, whatever the contract
+    columns = FeatureColumns((*first, "column_that_never_arrives"), ())
     split = training.time_split(frame, settings.schema_, settings.training.holdout_weeks)
     model = training.fit_and_score(split, settings.schema_, columns, "logistic_regression", {}, settings.training)
     purpose = "canary demo: a deliberately broken model, registered without the gate"
@@ -124,7 +125,7 @@ def demo(settings: Settings, url: str) -> int:
         print("\n== 1. a challenger from the training flow (gate margin relaxed for the demo)")
         result = training_pipeline(settings.overridden({"gate.min_improvement": 0.0}))
         print(f"gate: {result.registration.verdict}; registered as {result.registration.alias}")
-        traffic = Traffic(url, applications(settings))
+        traffic = Traffic(url, recent_requests(settings))
         traffic.start()
         good = None
         if result.registration.alias != registry.CHALLENGER:

@@ -29,9 +29,7 @@ def model_file(settings: Settings) -> Path:
 def source_data(settings: Settings) -> pd.DataFrame:
     """The training data as the lower levels see it: straight from the source, never stored."""
     if settings.data.source == "file":
-        if settings.data_file is None or not settings.data_file.exists():
-            raise FileNotFoundError(f"data.file points at {settings.data_file}, which does not exist")
-        frame = ingest.read_table(settings.data_file)
+        frame = ingest.read_source(settings)
     else:
         config = ingest.lender_config(settings)
         weeks = range(1, settings.data.history_weeks + 1)

@@ -1,8 +1,13 @@
 """The ``monitor`` flow: judge new windows of the prediction log; retrain when the policy says so.
 
-    prediction log ──► windows ──► drift report ─────┐
-    delayed labels ──► labelled windows ──► quality ─┴─► trigger policy ──► training-pipeline (subflow)
-                                                                  └─► canary (when given a service URL)
+    prediction log ──► windows ──► drift verdicts ─────┐
+    delayed labels ──► labelled windows ──► ROC AUC ───┴─► trigger policy ──► training-pipeline (subflow)
+                            │                                       └─► canary (when given a service URL)
+                            └─► full Evidently reports (HTML, JSON, workspace), written in the background
+
+The verdicts are Evidently's tests and metrics alone (monitoring/decisions.py); the
+full reports are queued (monitoring/report_queue.py) and written while the flow goes
+on. Whoever runs the flow waits for them before exiting (``report_queue.wait()``).
 
 It wires the steps of ``pipelines/steps/monitor.py``, keeps the monitor's memory
 (``.state/monitoring/state.json``) and starts the retraining as a Prefect subflow, so
@@ -28,7 +33,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 
 from core import registry
-from monitoring import policy, windows
+from features import ingest
+from monitoring import policy, report_queue, windows
 from monitoring.labels import WindowLabel
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.flows.training import training_pipeline
@@ -62,8 +68,11 @@ def monitor(
 ) -> MonitorResult:
     """Judge the windows logged since the last run, then the windows whose labels arrived."""
     result = MonitorResult(steps.champion_version(settings))
+    report_queue.resume(settings)  # full reports a stopped run left unwritten
     state = policy.read_state(settings)
-    predictions = windows.load_predictions(settings)
+    predictions = windows.load_predictions(settings, result.log_problems)
+    for problem in result.log_problems:
+        log().error("%s", problem)
     now = dt.datetime.now(dt.UTC)
     labels: dict[str, WindowLabel] = {}
 
@@ -102,8 +111,9 @@ def canary_outcome(
     if traffic and traffic.get("week"):
         from pipelines.steps.traffic import canary_under_traffic
 
-        week, scenario = int(traffic["week"]) + 1, traffic.get("scenario", "none")
-        log().info("canary of the challenger under week %d of traffic (%s)", week, scenario)
+        (week,) = ingest.traffic_weeks(settings, 1)  # the week after the one just served and landed
+        scenario = traffic.get("scenario", "none")
+        log().info("canary of the challenger under week %d of traffic (%s)", week.number, scenario)
         result.canary, result.canary_traffic = canary_under_traffic(settings, service_url, week, scenario, log().info)
     else:
         result.canary = run_canary(settings, service_url, report=log().info)

@@ -1,9 +1,11 @@
 """The training pipeline as a Prefect flow: it wires the steps of ``pipelines/steps/``, which do the work.
 
-    ingest -> validate -> engineer features -> version -> feature store -> train (search) -> gate -> register
-                 |               |                                                            |
-                 v               v                                                            v
-        batch quarantined   table quarantined  (either stops the run before training)   rejected: registered nowhere
+    ingest -> validate -> engineer features -> version -> feature store -> training set -> train -> gate -> register
+                 |               |                                                                  |
+                 v               v                                                                  v
+        batch quarantined   table quarantined  (either stops the run before training)    rejected: registered nowhere
+
+Each step's wall time and peak memory go on the result (``PipelineResult.steps``).
 
 At ``level: 2`` (the maturity ladder, pipelines/levels.py) the feature-store step is
 skipped: training joins the engineered table directly, and the search tunes the
@@ -18,6 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
+from core.timing import StepClock
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.results import PipelineResult
 from pipelines.steps import data, model_selection, monitor, register
@@ -29,6 +32,7 @@ validate = task(name="validate", cache_policy=NO_CACHE)(data.validate)
 engineer = task(name="engineer-features", cache_policy=NO_CACHE)(data.engineer)
 version = task(name="version", cache_policy=NO_CACHE)(data.version)
 feature_store = task(name="feature-store", cache_policy=NO_CACHE)(data.serve_features)
+training_set = task(name="training-set", cache_policy=NO_CACHE)(model_selection.training_set)
 train = task(name="train", cache_policy=NO_CACHE)(model_selection.train)
 gate_and_register = task(name="gate-and-register", cache_policy=NO_CACHE)(register.gate_and_register_step)
 drift_alert = task(name="drift-alert", cache_policy=NO_CACHE)(monitor.drift_alert)
@@ -53,10 +57,11 @@ def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | Non
     ``Trigger.as_tags``); it is recorded on the training run.
     """
     retries, delay = settings.prefect.task_retries, settings.prefect.task_retry_delay_seconds
-    waiting = ingest.with_options(retries=retries, retry_delay_seconds=delay)(settings)
-    verdicts = [validate(settings, batch) for batch in waiting]
-    tables = engineer(settings)
-    versions = version.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+    clock = StepClock(memory=True)  # each step's wall time and peak memory, for the summary and bench-scale
+    waiting = clock.call("ingest", ingest.with_options(retries=retries, retry_delay_seconds=delay), settings)
+    verdicts = clock.call("validate", validate, settings, waiting)
+    tables = clock.call("features", engineer, settings)
+    versions = clock.call("version", version.with_options(retries=retries, retry_delay_seconds=delay), settings)
     try:
         data.stop_if_quarantined(verdicts)
     except data.DataValidationError as stopped:
@@ -64,14 +69,17 @@ def training_pipeline(settings: SettingsParameter, trigger: dict[str, str] | Non
         # names (the caller gets the error back) and no traceback in the log.
         return cast(PipelineResult, Failed(message=str(stopped), data=stopped))
     state = (
-        feature_store.with_options(retries=retries, retry_delay_seconds=delay)(settings)
+        clock.call("feature store", feature_store.with_options(retries=retries, retry_delay_seconds=delay), settings)
         if settings.level >= 3
         else None
     )
-    trained = train(settings, versions, state, trigger)
-    registration = gate_and_register(settings, trained, versions)
-    alert = drift_alert(settings, verdicts) if settings.level == 2 else None
+    frame = clock.call("training set", training_set, settings, state)
+    trained = clock.call("train", train, settings, frame, versions, state, trigger)
+    del frame  # the candidate keeps its own split; the whole joined set can go
+    registration = clock.call("gate and register", gate_and_register, settings, trained, versions)
+    alert = clock.call("drift alert", drift_alert, settings, verdicts) if settings.level == 2 else None
     return PipelineResult(
+        steps=clock.steps,
         level=settings.level,
         drift_alert=alert,
         batches=verdicts,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from core.settings import Settings
-from features import engineering, ingest, store, versioning
-from features.validation import validate_batch, validate_feature_table
+from features import engineering, ingest, out_of_core, store, versioning
+from features.validation import validate_batches, validate_feature_table, write_record
 from pipelines.results import BatchVerdict, DataVersions, FeatureTables, StoreState
 from pipelines.steps import log
 
@@ -38,18 +38,23 @@ def land(settings: Settings) -> list[Path]:
     return waiting
 
 
-def validate(settings: Settings, batch: Path) -> BatchVerdict:
-    """Accept a batch into the raw store, or quarantine it whole beside its report."""
-    frame = ingest.read_table(batch)
-    outcome = validate_batch(frame, settings, batch.stem)
-    if outcome.success:
-        ingest.accept(batch, settings)
-        log().info("%s: %d rows passed %d expectations", batch.stem, len(frame), outcome.evaluated)
-        return BatchVerdict(batch.stem, True)
-    folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
-    failures = [str(f) for f in outcome.failures]
-    log().error("%s", _quarantine_message(batch.stem, folder, failures))
-    return BatchVerdict(batch.stem, False, failures, str(folder))
+def validate(settings: Settings, batches: list[Path]) -> list[BatchVerdict]:
+    """Validate every waiting batch in one pass; accept each into the raw store, or quarantine it whole."""
+    import pyarrow.parquet as pq
+
+    verdicts = []
+    for batch, outcome in zip(batches, validate_batches(batches, settings), strict=True):
+        if outcome.success:
+            rows = pq.ParquetFile(batch).metadata.num_rows
+            write_record(ingest.accept(batch, settings), outcome)
+            log().info("%s: %d rows passed %d expectations", batch.stem, rows, outcome.evaluated)
+            verdicts.append(BatchVerdict(batch.stem, True))
+            continue
+        folder = ingest.quarantine(batch, settings, outcome.result, outcome.docs_page)
+        failures = [str(f) for f in outcome.failures]
+        log().error("%s", _quarantine_message(batch.stem, folder, failures))
+        verdicts.append(BatchVerdict(batch.stem, False, failures, str(folder)))
+    return verdicts
 
 
 def stop_if_quarantined(verdicts: list[BatchVerdict]) -> None:
@@ -63,14 +68,26 @@ def stop_if_quarantined(verdicts: list[BatchVerdict]) -> None:
 
 
 def engineer(settings: Settings) -> FeatureTables:
-    """Recompute the history table from every accepted batch; publish it only if it checks out."""
-    raw = ingest.load_raw(settings)
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
-    outcome = validate_feature_table(table, settings, store.HISTORY_VIEW, expected_rows=len(raw))
-    if not outcome.success:
-        candidate = settings.landing_dir / f"{store.HISTORY_VIEW}.parquet"
-        candidate.parent.mkdir(parents=True, exist_ok=True)
+    """Recompute the history table from every accepted batch; publish it only if it checks out.
+
+    ``features.engine`` says where: in memory with pandas, or out of core with DuckDB
+    (``features/out_of_core.py``), which reads the raw files itself.
+    """
+    candidate = settings.landing_dir / f"{store.HISTORY_VIEW}.parquet"
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    if settings.features.engine == "duckdb":
+        batches = ingest.accepted_batches(settings)
+        expected = ingest.count_rows(batches)
+        out_of_core.write_history_table(settings, batches, candidate)
+        table = pd.read_parquet(candidate)
+    else:
+        raw = ingest.load_raw(settings)
+        expected = len(raw)
+        table = engineering.entity_history(raw, settings.schema_, settings.features)
+        del raw
         table.to_parquet(candidate, index=False)
+    outcome = validate_feature_table(table, settings, store.HISTORY_VIEW, expected_rows=expected)
+    if not outcome.success:
         folder = ingest.quarantine(candidate, settings, outcome.result, outcome.docs_page)
         raise DataValidationError(
             "the engineered feature table failed its checks; the published table is unchanged.\n  "
@@ -78,7 +95,7 @@ def engineer(settings: Settings) -> FeatureTables:
         )
     target = store.history_table_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(target, index=False)
+    candidate.replace(target)  # one rename: Feast and DVC never see half a table
     names = engineering.history_feature_names(settings.features)
     log().info("%s: %d rows, %d features, %d checks passed", target.name, len(table), len(names), outcome.evaluated)
     return FeatureTables(len(table), outcome.evaluated)

@@ -14,6 +14,7 @@ import pandas as pd
 from core.sections import TrainingSettings
 from core.settings import Settings
 from features import engineering, ingest, store
+from features.validation import validation_evidence
 from pipelines.results import DataVersions, StoreState, TrainingOutcome
 from pipelines.steps import distributed, log, tracking, tuning
 
@@ -56,12 +57,19 @@ def run_name(settings: Settings, trigger: dict[str, str] | None) -> str:
     return f"train {latest_week(settings)}{level}"
 
 
+def training_set(settings: Settings, state: StoreState | None) -> pd.DataFrame:
+    """Every accepted application with the features known at its time: the point-in-time join."""
+    return training_data(settings, ingest.load_raw(settings), state)
+
+
 def train(
-    settings: Settings, versions: DataVersions, state: StoreState | None, trigger: dict[str, str] | None = None
+    settings: Settings,
+    frame: pd.DataFrame,
+    versions: DataVersions,
+    state: StoreState | None,
+    trigger: dict[str, str] | None = None,
 ) -> TrainingOutcome:
-    """Search the configured space (each candidate a nested run), refit the best, log it."""
-    raw = ingest.load_raw(settings)
-    frame = training_data(settings, raw, state)
+    """Search the configured space on ``frame`` (each candidate a nested run), refit the best, log it."""
     columns = store.model_feature_columns(settings)
     metric = settings.training.search.primary_metric
 
@@ -100,6 +108,9 @@ def train(
         f"Level {settings.level} training-pipeline run: best of {len(scored)} candidates, {best.family}; "
         f"data {versions.raw}, features {versions.features}."
     )
+    # The evidence that this data version passed its contract: each batch's validation record.
+    validated = validation_evidence(ingest.accepted_batches(settings), versions.raw)
+    lineage["data_validation"] = "passed" if validated["passed"] else "failed"
     logged = tracking.log_training_run(
         settings,
         best,
@@ -108,6 +119,7 @@ def train(
         extra_tags=lineage,
         candidates=scored,
         run_name=run_name(settings, trigger),
+        data_validation=validated,
     )
     log().info(
         "best of %d: %s; holdout %s %.4f; MLflow run %s",

@@ -15,8 +15,8 @@ from core import registry
 from core.settings import Settings
 from features.validation import validate_served_window
 from governance import audit
+from monitoring import decisions, policy, report_queue, reports, windows
 from monitoring import drift_alert as alerts
-from monitoring import policy, reports, windows
 from monitoring.labels import WindowLabel
 from monitoring.reference import reference_for
 from pipelines.results import BatchVerdict, JudgedWindow, MonitorResult
@@ -52,10 +52,16 @@ def label_for(state: policy.MonitorState, version: str, traffic: dict[str, str] 
 def judge_window(
     settings: Settings, version: str, window: windows.Window, label: WindowLabel | None = None
 ) -> reports.WindowReport:
-    """Drift and data-quality reports for one window; a data-quality failure alerts, never stops."""
+    """Drift verdicts and data-quality checks of one window; its full report is queued.
+
+    The verdicts are Evidently's drift tests alone (``monitoring/decisions.py``); the full
+    report follows in the background (``monitoring/report_queue.py``). A data-quality
+    failure alerts, never stops.
+    """
     reference = reference_for(settings, version)
-    report, snapshot = reports.build_drift_report(settings, reference, window.rows, window.name, label)
-    reports.add_to_workspace(settings, snapshot, label)
+    report = decisions.judge(settings, reference, window.rows, window.name)
+    job = report_queue.ReportJob("drift", window.name, version, label)
+    report_queue.enqueue(settings, job, window.rows, reference)
     described = {*settings.schema_.numeric, *settings.schema_.categorical}
     request_fields = [c for c in window.rows.columns if c in described]
     checked = validate_served_window(window.rows[request_fields], settings, window.name)
@@ -109,11 +115,11 @@ def labelled(
 def judge_quality(
     settings: Settings, pending: policy.PendingQuality, rows: pd.DataFrame, label: WindowLabel | None = None
 ) -> tuple[reports.Quality, str]:
-    """The quality report of a labelled window, against the reference of the model that served it."""
+    """The quality of a labelled window, against the reference of the model that served it; its report queued."""
     reference = reference_for(settings, pending.model_version)
-    quality, html, snapshot = reports.build_quality_report(settings, reference, rows, pending.window, label)
-    reports.add_to_workspace(settings, snapshot, label)
-    return quality, html
+    quality = decisions.quality(settings, reference, rows)
+    job = report_queue.ReportJob("quality", pending.window, pending.model_version, label)
+    return quality, str(report_queue.enqueue(settings, job, rows, reference))
 
 
 def decide_on_quality(

@@ -172,13 +172,9 @@ def _version_tags(
 
 def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, versions: DataVersions) -> Registration:
     """Judge the candidate against the champion; register it only if every rule passes."""
-    lineage = {
-        "data_version": versions.raw,
-        "features_version": versions.features,
-        # The flow stops before training when any batch or the feature table fails its
-        # contract, and raw/ holds accepted batches only: reaching here means it passed.
-        "data_validation": "passed",
-    }
+    # Whether the data passed its contract is evidence on the run (governance/data_validation.json,
+    # logged by the train step), which the policy reads; it is not asserted here.
+    lineage = {"data_version": versions.raw, "features_version": versions.features}
     if settings.level >= 3:  # Level 2 trains without the feature store
         lineage |= {"feature_service": settings.features.service_name, "feature_views": store.HISTORY_VIEW}
     decision = gate_and_register(settings, outcome.trained, outcome.run_id, outcome.model_uri, lineage)
@@ -194,6 +190,7 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         logger.warning("version %s: %s", decision.version, decision.note)
     else:
         logger.warning("gate %s; %s", decision.summary, decision.note)
+    refused = [*decision.verdict.failed, *(decision.compliance.failed if decision.compliance else [])]
     return Registration(
         decision.summary,
         [str(r) for r in decision.verdict.rules],
@@ -201,4 +198,5 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         decision.version,
         decision.alias,
         decision.note,
+        [r.explained for r in refused],
     )

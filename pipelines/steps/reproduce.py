@@ -66,7 +66,7 @@ def reproduce(settings: Settings, version: str, tolerance: float = 1e-6) -> Repr
         )
         versioning.restore_version(settings, data_version, then.raw_dir)
         raw = ingest.load_raw(then)
-        table = engineering.customer_history(raw, then.schema_, then.features)
+        table = engineering.entity_history(raw, then.schema_, then.features)
         store.history_table_path(then).parent.mkdir(parents=True)
         table.to_parquet(store.history_table_path(then), index=False)
         if then.level >= 3:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -25,6 +26,8 @@ from pipelines.steps.gate import GateVerdict
 from pipelines.steps.training import TrainedModel
 from pipelines.steps.tuning import ScoredCandidate
 
+# Where a run keeps the evidence governance reads (governance/evidence.py reads this folder).
+EVIDENCE_FOLDER, DATA_VALIDATION_FILE = "governance", "data_validation.json"
 # What a served copy of the model needs, pinned to what trained it. Passing these
 # explicitly saves MLflow about 10 s a model of inferring them in a subprocess.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "skops")
@@ -88,6 +91,7 @@ def log_training_run(
     candidates: Sequence[ScoredCandidate] = (),
     data_source: str | None = None,
     run_name: str | None = None,
+    data_validation: dict[str, Any] | None = None,
 ) -> LoggedRun:
     """Log one finished training as an MLflow run, with everything needed to trace it back.
 
@@ -98,7 +102,10 @@ def log_training_run(
     validation metrics; the parent holds the chosen model, its holdout metrics, and
     the resolved settings (``settings.json``) from which it can be reproduced.
     ``data_source`` names where the training data came from (default: the raw store).
+    ``data_validation`` is the evidence that data passed its contract (each batch's
+    validation record, ``features/validation.py``); governance reads it from the run.
     """
+    trusted = trusted_types(trained.model)  # before anything is logged: an unreviewed type stops here
     experiment_id = use_experiment(settings)
     schema = settings.schema_
     code = code_version()
@@ -158,6 +165,8 @@ def log_training_run(
                 digest=data_version.removesuffix(".dir")[:20],
             )
             mlflow.log_input(dataset, context="training")
+        if data_validation is not None:
+            mlflow.log_dict(data_validation, f"{EVIDENCE_FOLDER}/{DATA_VALIDATION_FILE}")
         log_reference(trained, settings.schema_.label)
         logged = mlflow.sklearn.log_model(
             trained.model,
@@ -166,7 +175,7 @@ def log_training_run(
             input_example=example,
             pip_requirements=pinned_requirements(),
             pyfunc_predict_fn="predict_proba",
-            skops_trusted_types=trusted_types(trained.model),
+            skops_trusted_types=trusted,
         )
         return LoggedRun(run.info.run_id, logged.model_uri, experiment_id)
 
@@ -190,14 +199,31 @@ def log_reference(trained: TrainedModel, label: str) -> None:
         mlflow.log_artifact(str(path), REFERENCE_FOLDER)
 
 
-def trusted_types(model: object) -> list[str]:
-    """Types that skops would refuse to load back from the model we just trained.
+# The types beyond skops' defaults that this project's models hold, each reviewed: skops loads
+# only what is on its allow-list, and this list is that allow-list, kept in code and reviewed
+# like code. A model holding anything else is refused before it is logged.
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "numpy.dtype",  # dtypes of fitted arrays (every model)
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # gradient boosting's trees
+    }
+)
 
-    MLflow saves scikit-learn models with skops, which loads only types on its allow
-    list. We vouch for the ones our own pipeline uses (numpy dtypes, gradient
-    boosting's tree predictor) rather than falling back to pickle.
-    """
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+class UntrustedModelType(TypeError):
+    """A fitted model holds a type that is neither skops' default nor on ``TRUSTED_TYPES``."""
+
+
+def trusted_types(model: object) -> list[str]:
+    """The reviewed types this model needs skops to trust; refuses, naming them, any type not reviewed."""
+    needed = set(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    unknown = sorted(needed - TRUSTED_TYPES)
+    if unknown:
+        raise UntrustedModelType(
+            f"the model holds types skops does not trust and nobody has reviewed: {', '.join(unknown)}; "
+            "if they are safe to load, add them to TRUSTED_TYPES in pipelines/steps/tracking.py"
+        )
+    return sorted(needed)
 
 
 def log_metric(settings: Settings, run_id: str, name: str, value: float) -> None:

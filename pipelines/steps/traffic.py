@@ -1,4 +1,4 @@
-"""Simulated traffic for the loop: a week of applications over HTTP, and the canary under live traffic.
+"""Simulated traffic for the loop: a week of events over HTTP, and the canary under live traffic.
 
 Plain functions over ``monitoring/simulator.py`` and the canary controller; the loop
 (``pipelines/flows/loop.py``) sends the weeks, the ``monitor`` flow runs a retrained
@@ -18,20 +18,22 @@ from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
 
 
-def serve_week(settings: Settings, url: str, week: int, scenario: str, stop: threading.Event | None = None) -> Any:
-    """Send one week of applications; deliver its labels; land the answered ones as new data."""
-    applications = simulator.week_applications(settings, week, scenario)
-    requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+def serve_week(
+    settings: Settings, url: str, week: ingest.Week, scenario: str, stop: threading.Event | None = None
+) -> Any:
+    """Send one week of events; deliver its labels; land the answered ones as new data."""
+    events = simulator.week_events(settings, week, scenario)
+    requests = simulator.requests_for(events, settings, settings.monitoring.simulation.requests_per_week)
     traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
-    name = f"week{week:03d}-{scenario}"
-    served = simulator.deliver_labels(settings, applications, traffic.answered, name)
+    name = f"week{week.number:03d}-{scenario}"
+    served = simulator.deliver_labels(settings, events, traffic.answered, name)
     if len(served):
         ingest.land_frame(settings, served, week)
     return traffic
 
 
 def canary_under_traffic(
-    settings: Settings, url: str, week: int, scenario: str, report: Any
+    settings: Settings, url: str, week: ingest.Week, scenario: str, report: Any
 ) -> tuple[CanaryRun | None, simulator.TrafficResult]:
     """The canary steps while traffic flows: a new week, then replays of it until the canary ends.
 
@@ -42,8 +44,8 @@ def canary_under_traffic(
 
     def traffic() -> None:
         box["week"] = serve_week(settings, url, week, scenario, stop)
-        applications = simulator.week_applications(settings, week, scenario)
-        requests = simulator.requests_for(applications, settings, settings.monitoring.simulation.requests_per_week)
+        events = simulator.week_events(settings, week, scenario)
+        requests = simulator.requests_for(events, settings, settings.monitoring.simulation.requests_per_week)
         replay = 0
         while not stop.is_set():
             replay += 1

@@ -42,13 +42,23 @@ def time_split(frame: pd.DataFrame, schema: Schema, holdout_weeks: int) -> Split
     # Align to the start of a week so a batch is never cut in two.
     holdout_start = holdout_start - pd.Timedelta(days=holdout_start.weekday()) + pd.Timedelta(weeks=1)
     is_holdout = timestamps >= holdout_start
-    train, holdout = frame[~is_holdout], frame[is_holdout]
+    if timestamps.is_monotonic_increasing:  # the pipeline's frames are in event order: two views, no copy
+        cut = int(np.searchsorted(is_holdout.to_numpy(), True))
+        train, holdout = _renumbered(frame.iloc[:cut]), _renumbered(frame.iloc[cut:])
+    else:
+        train, holdout = frame[~is_holdout].reset_index(drop=True), frame[is_holdout].reset_index(drop=True)
     if train.empty or holdout.empty:
         raise ValueError(
             f"time split at {holdout_start:%Y-%m-%d} leaves {len(train)} training and {len(holdout)} "
             "holdout rows; ingest more weeks or lower training.holdout_weeks"
         )
-    return Split(train.reset_index(drop=True), holdout.reset_index(drop=True), holdout_start)
+    return Split(train, holdout, holdout_start)
+
+
+def _renumbered(part: pd.DataFrame) -> pd.DataFrame:
+    """A slice with a fresh 0..n-1 index; its data stays shared (``reset_index`` would copy it all)."""
+    part.index = pd.RangeIndex(len(part))
+    return part
 
 
 def build_model(columns: FeatureColumns, family: str, params: dict[str, Any], seed: int) -> Pipeline:

@@ -78,3 +78,45 @@ def test_missing_and_malformed_files_are_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("data: [unclosed")
     with pytest.raises(SettingsError, match="not valid YAML"):
         load_settings(tmp_path / "broken.yaml")
+
+
+def test_keeping_duplicate_events_needs_a_tie_breaker(tmp_path: Path) -> None:
+    keep = {"duplicate_events": {"action": "keep"}}
+    assert load_settings(write_params(tmp_path, schema=keep)).schema_.tie_breaker == "application_id"
+    with pytest.raises(SettingsError, match="tie_breaker"):
+        load_settings(write_params(tmp_path, schema={**keep, "record_id": None}))
+    with pytest.raises(SettingsError, match="duplicate_events"):
+        load_settings(write_params(tmp_path, schema={"duplicate_events": {"action": "drop"}}))
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"gate.slices": {"band": {"column": "shoe_size"}}}, "gate.slices.band: 'shoe_size'"),
+        ({"gate.slices": {"r": {"column": "region", "bins": [0, 1]}}}, "gate.slices.r: bins given"),
+        ({"gate.behaviour.invariant": ["shoe_size"]}, "gate.behaviour.invariant: 'shoe_size'"),
+        ({"gate.behaviour.increasing": {"shoe_size": 0.1}}, "gate.behaviour.increasing.shoe_size"),
+        ({"features.history": {"shoe_size": ["mean"]}}, "features.history.shoe_size"),
+        (
+            {"features.ratios": {"r": {"numerator": "shoe_size", "denominator": "age"}}},
+            "features.ratios.r: 'shoe_size'",
+        ),
+        ({"monitoring.trigger.critical_features": ["shoe_size"]}, "critical_features: 'shoe_size'"),
+        ({"monitoring.drift.per_feature": {"shoe_size": {"method": "psi"}}}, "per_feature.shoe_size"),
+        ({"monitoring.simulation.columns": ["shoe_size"]}, "simulation.columns: 'shoe_size'"),
+        ({"schema.sensitive_bands": {"age": [18, 40, 100]}}, "sensitive_bands.age: 'age' is not listed"),
+        ({"schema.numeric.probability": {"min": 0, "max": 1}}, "the service's answer uses for itself"),
+    ],
+)
+def test_a_key_naming_a_column_the_contract_lacks_fails_at_load(
+    tmp_path: Path, override: dict[str, object], named: str
+) -> None:
+    """Issue 15: every key that names a column is checked against the contract when the file loads."""
+    with pytest.raises(SettingsError) as failure:
+        load_settings(write_params(tmp_path), override, environ={})
+    assert named in str(failure.value)
+
+
+def test_engineered_features_may_be_monitored_by_name(tmp_path: Path) -> None:
+    settings = load_settings(write_params(tmp_path), {"monitoring.trigger.critical_features": ["loan_to_income"]})
+    assert settings.monitoring.trigger.critical_features == ("loan_to_income",)

@@ -107,3 +107,14 @@ def test_gender_reaches_income_but_not_the_default_relation() -> None:
     assert incomes["female"] < incomes["male"]
     rates = frame.groupby("gender")["is_default"].mean()
     assert np.isclose(rates["female"], rates["male"], atol=0.03)
+
+
+def test_no_customer_applies_twice_at_one_instant_at_any_size() -> None:
+    # A million applications a week over a few customers: whole-second stamps collide by the thousand.
+    crowded = LenderConfig(applications_per_week=100_000, customers=10)
+    week = generate_week(crowded, 2)
+    assert not week.duplicated(["customer_id", "event_timestamp"]).any()
+    stamps = week["event_timestamp"]
+    assert stamps.is_monotonic_increasing and stamps.is_unique
+    start = pd.Timestamp(crowded.start_date, tz="UTC") + pd.Timedelta(weeks=1)
+    assert stamps.min() >= start and stamps.max() < start + pd.Timedelta(weeks=1)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from core.settings import Settings
-from features.engineering import AVAILABILITY_LAG, complete_features, customer_history, history_feature_names
+from features.engineering import AVAILABILITY_LAG, complete_features, entity_history, history_feature_names
 
 pytestmark = pytest.mark.unit
 
@@ -28,23 +28,23 @@ def test_history_rows_count_the_trailing_window_and_become_known_just_after(sett
             ("B", "2026-02-01 11:00", 700.0),
         ]
     )
-    table = customer_history(raw, settings.schema_, settings.features)
+    table = entity_history(raw, settings.schema_, settings.features)
 
     def at(who: str, when: str) -> dict[str, float]:
         known = pd.Timestamp(when, tz="UTC") + AVAILABILITY_LAG
         (row,) = table[(table["customer_id"] == who) & (table["event_timestamp"] == known)].to_dict("records")
         return {str(k): v for k, v in row.items() if isinstance(v, int | float)}
 
-    assert at("A", "2026-02-01 10:00")["applications_90d"] == 2
+    assert at("A", "2026-02-01 10:00")["events_90d"] == 2
     assert at("A", "2026-02-01 10:00")["loan_amount_sum_90d"] == 4000.0
-    assert at("A", "2026-05-15 10:00")["applications_90d"] == 1  # the window forgot January and February
+    assert at("A", "2026-05-15 10:00")["events_90d"] == 1  # the window forgot January and February
     assert at("B", "2026-02-01 11:00")["loan_amount_mean_90d"] == 700.0
     assert len(table) == len(raw)
 
 
 def test_every_configured_aggregate_is_produced(settings: Settings) -> None:
     raw = applications([("A", "2026-01-01", 1.0)])
-    table = customer_history(raw, settings.schema_, settings.features)
+    table = entity_history(raw, settings.schema_, settings.features)
     assert set(history_feature_names(settings.features)) <= set(table.columns)
 
 
@@ -64,13 +64,13 @@ def test_request_features_and_missing_history(settings: Settings) -> None:
     assert done.loc[0, "debt_to_income"] == pytest.approx(0.1)
     assert done.loc[0, "monthly_payment"] == pytest.approx(500.0)
     assert done["loan_to_income"].isna().tolist() == [False, True]  # no income: unknown, not infinite
-    assert done.loc[0, "applications_90d"] == 0.0  # no history: zero applications...
+    assert done.loc[0, "events_90d"] == 0.0  # no history: zero applications...
     assert done["credit_utilization_mean_90d"].isna().tolist() == [True, False]  # ...and an unknown mean
 
 
 def test_history_over_a_column_the_data_lacks_is_refused(settings: Settings) -> None:
     with pytest.raises(KeyError, match="lacks"):
-        customer_history(
+        entity_history(
             applications([("A", "2026-01-01", 1.0)]).drop(columns=["credit_utilization"]),
             settings.schema_,
             settings.features,

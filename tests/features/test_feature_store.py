@@ -20,7 +20,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def publish_history(settings: Settings, raw: pd.DataFrame) -> pd.DataFrame:
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     path = store.history_table_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)
@@ -61,7 +61,7 @@ def test_a_value_written_after_an_event_never_reaches_its_training_row(settings:
     )
     frame = store.training_frame(feature_store, settings, events)
     assert len(frame) == len(events)  # no event is dropped, even without history
-    assert list(frame["applications_90d"]) == [0, 1, 2, 2]  # an application never sees itself
+    assert list(frame["events_90d"]) == [0, 1, 2, 2]  # an application never sees itself
     assert list(frame["loan_amount_sum_90d"]) == [0.0, 1000.0, 3000.0, 3000.0]
     assert frame["num_late_payments_12m_max_90d"].fillna(0).max() == 0  # the late payments of Feb 10 stay out
     assert (frame["loan_amount_sum_90d"] < 900000).all()
@@ -82,7 +82,7 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
     pd.testing.assert_frame_equal(
         offline[columns].reset_index(drop=True), online[columns].reset_index(drop=True), check_dtype=False
     )
-    assert online["applications_90d"].gt(0).sum() > 30  # most of them had history to compare
+    assert online["events_90d"].gt(0).sum() > 30  # most of them had history to compare
 
 
 def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFrame) -> None:
@@ -98,11 +98,11 @@ def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFra
     second = store.online_features(feature_store, settings, probe)
 
     pd.testing.assert_frame_equal(first, second)
-    assert first["applications_90d"].notna().all() and first["loan_amount_sum_90d"].gt(0).all()
+    assert first["events_90d"].notna().all() and first["loan_amount_sum_90d"].gt(0).all()
 
 
 def test_a_broken_transformation_fails_the_feature_checks(settings: Settings, raw: pd.DataFrame) -> None:
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     assert validate_feature_table(table, settings, "good", expected_rows=len(raw)).success
 
     broken = table.assign(credit_utilization_mean_90d=table["credit_utilization_mean_90d"] * 100)
@@ -111,7 +111,7 @@ def test_a_broken_transformation_fails_the_feature_checks(settings: Settings, ra
 
     lost_rows = table.iloc[: len(table) // 2]
     outcome = validate_feature_table(lost_rows, settings, "lost-rows", expected_rows=len(raw))
-    assert "rows.one_per_application" in {f.check for f in outcome.failures}
+    assert "rows.one_per_event" in {f.check for f in outcome.failures}
 
 
 @pytest.mark.slow
@@ -132,7 +132,7 @@ def test_the_feast_cli_sees_the_applied_repo_and_plans_no_change(settings: Setti
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    assert "customer_history" in feast("feature-views", "list")
+    assert "entity_history" in feast("feature-views", "list")
     assert settings.features.service_name in feast("feature-services", "list")
     plan = feast("plan")
     assert "No changes to registry" in plan

@@ -92,3 +92,61 @@ def test_served_windows_meet_the_training_contract_or_raise_an_alert(batch: pd.D
     broken.loc[broken.sample(frac=0.3, random_state=1).index, "years_employed"] = np.nan
     outcome = validate_served_window(broken, settings, "served_broken")
     assert not outcome.success and {f.check for f in outcome.failures} == {"years_employed.not_null"}
+
+
+def tied(batch: pd.DataFrame) -> pd.DataFrame:
+    """Row 5 becomes a second application of row 3's customer in the same instant."""
+    frame = batch.copy()
+    frame.loc[5, ["customer_id", "event_timestamp"]] = frame.loc[3, ["customer_id", "event_timestamp"]].to_numpy()
+    return frame
+
+
+def test_two_events_of_one_entity_at_one_instant_are_refused_naming_the_rows(
+    batch: pd.DataFrame, settings: Settings
+) -> None:
+    outcome = validate_batch(tied(batch), settings, "week_tied")
+    (failure,) = [f for f in outcome.failures if f.check == "event.unique"]
+    ids = batch["application_id"]
+    assert ids[3] in failure.observed and ids[5] in failure.observed, failure.observed
+    assert batch["customer_id"][3] in failure.observed
+
+
+def test_kept_events_are_ordered_by_the_tie_breaker_and_become_distinct(batch: pd.DataFrame, workspace: Path) -> None:
+    from core.settings import load_settings
+    from features.engineering import entity_history
+    from features.validation import validate_feature_table
+    from tests.conftest import write_params
+
+    settings = load_settings(write_params(workspace, schema={"duplicate_events": {"action": "keep"}}))
+    frame = tied(batch)
+    frame.loc[6, ["customer_id", "event_timestamp"]] = frame.loc[3, ["customer_id", "event_timestamp"]].to_numpy()
+    assert validate_batch(frame, settings, "week_tied").success  # kept: not a failure
+    settings.raw_dir.mkdir(parents=True)
+    frame.to_parquet(settings.raw_dir / "week_2026-01-19.parquet", index=False)
+
+    raw = ingest.load_raw(settings)
+    assert len(raw) == len(frame) and not raw.duplicated(["customer_id", "event_timestamp"]).any()
+    ties = raw.set_index("application_id").loc[batch["application_id"][[3, 5, 6]], "event_timestamp"]
+    assert list(ties.diff().dropna()) == [pd.Timedelta(microseconds=1)] * 2  # in record-id order, 1 µs apart
+    assert ties.iloc[0] == pd.Timestamp(batch["event_timestamp"][3])  # the first keeps its time
+    table = entity_history(raw, settings.schema_, settings.features)
+    assert validate_feature_table(table, settings, "history", expected_rows=len(raw)).success
+
+
+def test_landed_batches_are_validated_in_one_pass_each_judged_on_its_own(settings: Settings, tmp_path: Path) -> None:
+    from features.validation import validate_batches
+
+    config = LenderConfig(applications_per_week=600, customers=1000)
+    paths = []
+    for week, scenario in ((3, "none"), (4, "quality_incident"), (5, "none")):
+        paths.append(tmp_path / f"week_{week}.parquet")
+        generate_week(config, week, scenario).to_parquet(paths[-1], index=False)
+    tiny = tmp_path / "week_6.parquet"
+    generate_week(config, 6).head(50).to_parquet(tiny, index=False)  # a row count the batch alone breaks
+
+    outcomes = validate_batches([*paths, tiny], settings)
+    assert [o.success for o in outcomes] == [True, False, True, False]
+    assert {"region.categories", "credit_utilization.range"} <= {f.check for f in outcomes[1].failures}
+    assert {f.check for f in outcomes[3].failures} == {"rows.count"}
+    assert all(o.docs_page is not None and o.docs_page.exists() for o in outcomes)
+    assert len({o.docs_page for o in outcomes}) == 4

@@ -137,3 +137,52 @@ def test_make_audit_prints_the_history_and_fails_on_a_broken_chain(
     _write(settings, [lines[0], lines[2]])
     assert main(params) == 1
     assert "line 2:" in capsys.readouterr().err
+
+
+def _forge(settings: Settings, event: str, version: str, actor: str) -> None:
+    """Append a line chained correctly to the last one, as only the trail's writer should: but leave the head alone."""
+    last = json.loads(_lines(settings)[-1])
+    body = {
+        "sequence": last["sequence"] + 1,
+        "time": last["time"],
+        "event": event,
+        "actor": actor,
+        "version": version,
+        "reason": "looks fine to me",
+        "details": {},
+        "previous_hash": last["hash"],
+    }
+    forged = {**body, "hash": audit._digest(body)}
+    with audit.audit_path(settings).open("a") as log:
+        log.write(json.dumps(forged, sort_keys=True) + "\n")
+
+
+def test_a_line_past_the_head_is_named_and_fails_make_audit(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from governance.cli import main
+
+    settings = load_settings(workspace / "params.yaml", environ={})
+    _fill(settings, 3)
+    _forge(settings, "approval", "3", "mallory")
+    check = audit.verify(settings)
+    assert not check.ok and any(p.startswith("line 4:") and "past the head" in p for p in check.problems)
+    assert main(["--params", str(workspace / "params.yaml"), "audit"]) == 1
+    assert "line 4:" in capsys.readouterr().err
+
+
+def test_only_a_verified_trail_counts_as_evidence(settings: Settings) -> None:
+    _fill(settings, 2)
+    assert [e.sequence for e in audit.trusted_history(settings).entries] == [1, 2]
+    _forge(settings, "approval", "2", "mallory")
+    trusted = audit.trusted_history(settings)
+    assert trusted.entries == [] and trusted.problems and "past the head" in trusted.problems[0]
+
+
+def test_the_writer_will_not_chain_onto_a_line_it_did_not_write(settings: Settings) -> None:
+    """Otherwise the next legitimate entry would make the head vouch for the forged one."""
+    _fill(settings, 2)
+    _forge(settings, "approval", "2", "mallory")
+    with pytest.raises(audit.AuditTrailBroken, match="not at the entry 2 its head recorded"):
+        audit.record(settings, "promotion", actor="tests", version="2", reason="would launder the forgery")
+    assert any("line 3: past the head" in p for p in audit.verify(settings).problems)

@@ -69,3 +69,30 @@ def test_fairness_gaps_match_a_hand_count() -> None:
     assert by_group["a"]["rows"] == 10 and by_group["a"]["decline_rate"] == pytest.approx(0.4)
     with pytest.raises(ValueError, match="no sensitive attribute"):
         fairness.assess(y, declined.astype(float), groups[[]], threshold=0.5)
+
+
+def test_a_numeric_sensitive_attribute_is_judged_in_bands_not_per_value(frame: pd.DataFrame) -> None:
+    """Issue 15: with age sensitive, every distinct age was a group of one and the parity gap was 1.0."""
+    rng = np.random.default_rng(0)
+    probability = rng.uniform(0, 1, len(frame))
+    result = fairness.assess(frame["is_default"].to_numpy(), probability, frame[["age"]], 0.5)
+    age = result["attributes"]["age"]
+    assert len(age["groups"]) == 4 and age["grouped"] == "4 quantile bands"  # the default: quartiles
+    assert result["demographic_parity_difference"] < 0.1  # a random score treats the bands alike
+    declared = fairness.assess(
+        frame["is_default"].to_numpy(), probability, frame[["age"]], 0.5, bands={"age": [18, 30, 45, 60, 100]}
+    )
+    assert list(declared["attributes"]["age"]["groups"]) == ["[18, 30)", "[30, 45)", "[45, 60)", "[60, 100)"]
+
+
+def test_groups_below_the_minimum_size_are_reported_not_judged() -> None:
+    y = np.array([0, 1] * 50 + [1])
+    probability = np.array([0.2, 0.8] * 50 + [0.1])  # the lone row of group c is "unfairly" missed
+    groups = pd.DataFrame({"site": ["a"] * 50 + ["b"] * 50 + ["c"]})
+    judged = fairness.assess(y, probability, groups, 0.5, min_group_rows=30)
+    site = judged["attributes"]["site"]
+    assert site["groups"]["c"] == pytest.approx({**site["groups"]["c"], "rows": 1, "judged": False})
+    assert judged["equalized_odds_difference"] == 0.0  # a and b are treated alike; c is only reported
+    assert fairness.assess(y, probability, groups, 0.5)["equalized_odds_difference"] == 1.0  # c judged: gap 1
+    alone = fairness.assess(y, probability, groups, 0.5, min_group_rows=60)
+    assert alone["demographic_parity_difference"] is None and "fewer than two groups" in fairness.not_judged(alone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from governance import audit, evidence
 from pipelines.steps import register, tracking
 from pipelines.steps.training import TrainedModel, fit_and_score, time_split
 from serving import controller
-from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, write_params, write_policy
+from tests.conftest import LINEAGE, ROOMY_GATE, SMALL_DATA, validated, write_params, write_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +36,19 @@ def train(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns | Non
 
 
 def submit(
-    settings: Settings, frame: pd.DataFrame, model: TrainedModel, lineage: dict[str, str] = LINEAGE
+    settings: Settings,
+    frame: pd.DataFrame,
+    model: TrainedModel,
+    lineage: dict[str, str] = LINEAGE,
+    evidence: dict[str, Any] | str | None = "validated",
 ) -> tuple[register.Decision, str]:
-    logged = tracking.log_training_run(settings, model, data_version=LINEAGE["data_version"], training_frame=frame)
+    """Log and gate ``model`` as the training flow does; ``evidence``: its data's validation results (or none)."""
+    if evidence == "validated":
+        evidence = validated(settings, frame)
+    assert not isinstance(evidence, str)
+    logged = tracking.log_training_run(
+        settings, model, data_version=LINEAGE["data_version"], training_frame=frame, data_validation=evidence
+    )
     return register.gate_and_register(settings, model, logged.run_id, logged.model_uri, lineage), logged.run_id
 
 
@@ -80,7 +91,8 @@ CASES: dict[str, dict[str, Any]] = {
     "fairness.demographic_parity_difference": {
         "fairness": {"demographic_parity_difference": 0.0001, "equalized_odds_difference": None}
     },
-    "metric.minimum.roc_auc": {"minimums": {"roc_auc": 0.99}},
+    # The policy may add a bar only for a metric the gate does not bound (one bar, one place).
+    "metric.minimum.f1": {"minimums": {"f1": 0.99}},
 }
 # Every rule failing alone is covered without a registry in test_policy.py; here, on a real
 # one, fairness runs in the fast tier and the other refusals in the slow tier (seconds each).
@@ -100,15 +112,46 @@ def test_a_policy_rule_failing_alone_blocks_the_promotion(
 
 
 @SLOW
-@pytest.mark.parametrize("missing", ["features_version", "data_validation"])
-def test_incomplete_lineage_or_unvalidated_data_blocks_the_promotion(
-    missing: str, shared: Settings, frame: pd.DataFrame
-) -> None:
-    lineage = {k: v for k, v in LINEAGE.items() if k != missing}
+def test_incomplete_lineage_blocks_the_promotion(shared: Settings, frame: pd.DataFrame) -> None:
+    lineage = {k: v for k, v in LINEAGE.items() if k != "features_version"}
     decision, _ = submit(shared, frame, train(shared, frame), lineage)
-    expected = "lineage" if missing == "features_version" else "data_validation"
-    assert decision.alias is None and _refused_by(decision) == [expected]
-    assert decision.compliance is not None and missing.split("_")[0] in decision.compliance.summary()
+    assert decision.alias is None and _refused_by(decision) == ["lineage"]
+    assert decision.compliance is not None and "features_version" in decision.compliance.summary()
+
+
+def _failing(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
+    """A batch the real suite fails (every label a default), with its record: as if a failed batch reached data/raw."""
+    from features.validation import validate_batch, validation_evidence, write_record
+
+    broken = frame.assign(**{settings.schema_.label: 1})
+    batch = settings.raw_dir / "week_2026-01-05.parquet"
+    broken.to_parquet(batch, index=False)
+    outcome = validate_batch(broken, settings, batch.stem)
+    assert not outcome.success
+    write_record(batch, outcome)
+    return validation_evidence([batch], LINEAGE["data_version"])
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("none", "no validation results recorded"),
+        ("failing", "failed: week_2026-01-05.parquet (its validation failed)"),
+        ("another version", "are for data version " + "9" * 32),
+    ],
+)
+def test_missing_failing_or_foreign_validation_results_block_the_promotion(
+    case: str, expected: str, shared: Settings, frame: pd.DataFrame
+) -> None:
+    """Evidence, not assertion: the policy reads the validation results recorded for the exact data version."""
+    evidence: dict[str, Any] | None = None
+    if case == "failing":
+        evidence = _failing(shared, frame)
+    elif case == "another version":
+        evidence = validated(shared, frame, data_version="9" * 32)
+    decision, _ = submit(shared, frame, train(shared, frame), evidence=evidence)
+    assert decision.alias is None and _refused_by(decision) == ["data_validation"]
+    assert decision.compliance is not None and expected in decision.compliance.summary()
 
 
 def test_a_registered_version_has_a_card_with_its_real_metrics_and_lineage(
@@ -128,7 +171,10 @@ def test_a_registered_version_has_a_card_with_its_real_metrics_and_lineage(
     assert f"| training_run | {run_id} |" in card
     assert f"| data_version | {LINEAGE['data_version']} |" in card
     assert f"| git_commit | {run.data.tags['git_commit']} |" in card
-    assert "By `gender`:" in card and "| female |" in card
+    assert "By `gender` (by value):" in card and "| female |" in card
+    # The data section describes the contract; the people-written text is the dataset's own (params.yaml).
+    assert "| customer_id | entity |" in card and "| region | categorical | north, south, east, west, central |" in card
+    assert settings.model_card.intended_use in card
     assert "champion policy" in card and "promotion" in card  # verdicts and the approval history
     html = (evidence.version_dir(settings, "1") / "model_card.html").read_text()
     assert "data:image/png;base64," in html and f"{run.data.metrics['roc_auc']:.4f}" in html
@@ -153,8 +199,43 @@ def test_manual_mode_holds_the_first_champion_until_approved(workspace: Path, fr
     said = controller.approve(settings, "1", approver="risk-officer", reason="card and fairness reviewed")
     assert "promoted to champion" in said and registry.aliases(settings) == {"champion": "1"}
     card = evidence.read_artifact(settings, evidence.version_record(settings, "1"), "model_card.md") or ""
-    assert "| approval | risk-officer | card and fairness reviewed |" in card
+    assert f"| approval | risk-officer (os user: {getpass.getuser()}) | card and fairness reviewed |" in card
     assert "| promotion | risk-officer | approved: card and fairness reviewed |" in card
+
+
+def test_a_forged_approval_is_refused_and_the_trail_names_it(workspace: Path, frame: pd.DataFrame) -> None:
+    """An approval line appended by hand, chained correctly to the last line: the head, which only the trail's
+    writer moves, does not know it. The policy refuses to count it, and `make audit` names the line."""
+    from governance.cli import main
+    from governance.promotion import PromotionRefused, promote
+    from tests.governance.test_audit import _forge
+
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["governance"] = {"approval_mode": "manual"}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    settings = load_settings(workspace / "params.yaml", environ={})
+    decision, _ = submit(settings, frame, train(settings, frame))
+    assert decision.version == "1" and decision.alias is None
+    _forge(settings, "approval", "1", "mallory")
+    forged_line = len(audit.audit_path(settings).read_text().splitlines())
+    with pytest.raises(PromotionRefused, match=rf"approval \(the audit trail does not verify: line {forged_line}"):
+        promote(settings, "1", actor="tests", reason="forged")
+    assert registry.aliases(settings) == {}
+    assert main(["--params", str(workspace / "params.yaml"), "audit"]) == 1
+
+
+def test_an_approval_records_who_ran_it_and_its_card_escapes_free_text(workspace: Path, frame: pd.DataFrame) -> None:
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["governance"] = {"approval_mode": "manual"}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    settings = load_settings(workspace / "params.yaml", environ={})
+    submit(settings, frame, train(settings, frame))
+    injected = "<script>alert('card')</script>"
+    controller.approve(settings, "1", approver="risk-officer", reason=injected)
+    approval = next(e for e in audit.history(settings) if e.event == "approval")
+    assert approval.actor == "risk-officer" and approval.details["os_user"] == getpass.getuser()
+    page = (evidence.version_dir(settings, "1") / "model_card.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert" in page
 
 
 def test_a_rejected_challenger_is_retired_and_never_promoted(settings: Settings, frame: pd.DataFrame) -> None:

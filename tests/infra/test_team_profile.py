@@ -31,7 +31,7 @@ from features.ingest import load_raw
 from infra.loopback import BUCKET, TeamStack
 from serving import controller
 from serving.prediction_log import read
-from serving.schema import applications_from
+from serving.schema import request_bodies
 from tests.serving.conftest import Server, register_model
 
 pytestmark = pytest.mark.integration
@@ -150,16 +150,16 @@ def test_train_and_serve_with_the_team_profile(
         server.wait_until("/readyz", 200, seconds=180)
         regular = load_raw(settings)["customer_id"].value_counts().index[:3]
         raw = load_raw(settings)
-        requests = applications_from(raw[raw["customer_id"].isin(regular)], 3)
+        requests = request_bodies(raw[raw["customer_id"].isin(regular)], settings.schema_, 3, one_per_entity=True)
         answers = [post(server.url, body) for body in requests]
         assert [a.status_code for a in answers] == [200] * 3
         assert {a.headers["x-model-version"] for a in answers} == {"1"}
         logged = list(read(settings.data_dir / "predictions"))
-        assert all(record["features"]["applications_90d"] > 0 for record in logged)
+        assert all(record["features"]["events_90d"] > 0 for record in logged)
         # Empty Redis and the same customer has no history: the features came from there.
         online.flushall()
         assert post(server.url, requests[0]).status_code == 200
-        assert list(read(settings.data_dir / "predictions"))[-1]["features"]["applications_90d"] == 0
+        assert list(read(settings.data_dir / "predictions"))[-1]["features"]["events_90d"] == 0
 
         # A promotion moves the aliases in PostgreSQL, and the running service follows.
         # The challenger carries what the governance policy asks of a champion, as a trained one does.

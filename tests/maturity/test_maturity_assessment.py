@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,9 @@ def test_an_empty_repository_scores_zero_everywhere(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     assessment = assess(tmp_path)
     assert [c.score for c in assessment.components] == [0] * 5
-    assert all(c.next_steps[0].startswith("reach Level 1") for c in assessment.components)
+    assert [c.provisional for c in assessment.components] == [0] * 5
+    assert all(c.next_steps[0].startswith("Phase 1: Foundation: ") for c in assessment.components)
+    assert not assessment.provisional and assessment.note is not None and "judged from its files" in assessment.note
 
 
 def test_a_repository_with_one_training_script_scores_zero(tmp_path: Path) -> None:
@@ -40,31 +43,32 @@ def test_a_repository_with_one_training_script_scores_zero(tmp_path: Path) -> No
     assessment = assess(tmp_path)
     assert assessment.overall == 0 and assessment.score("model_development") == 0
     # It does have version control: the evidence says so, and says what else Level 1 needs.
-    data = {e.probe: e for e in assessment.components[0].evidence[1]}
-    assert data["git"].status == "pass" and "1 commit" in data["git"].detail
+    git_history = next(e for e in assessment.components[0].context if e.probe == "git")
+    assert git_history.status == "pass" and "1 commit" in git_history.detail
+    tracking = next(e for e in assessment.components[1].evidence[1] if e.probe == "tracking_code")
+    assert tracking.status == "fail" and "no experiment tracking" in tracking.detail
 
 
-def test_this_template_unrun_scores_from_its_files_and_the_evidence_is_checked(project_copy: Path) -> None:
-    """Before any run: configuration alone, live evidence unverified; removing DVC lowers data management."""
+def test_a_never_run_copy_of_this_template_is_provisional_and_scores_0_verified(project_copy: Path) -> None:
+    """Configuration alone is not Level 3: live evidence unverified, the files' Level 3 only provisional."""
     before = assess(project_copy)
-    assert not before.live and before.note is not None
-    assert before.score("data_management") == 3 and before.score("model_development") == 3
-    dvc = next(e for e in before.components[0].evidence[2] if e.probe == "dvc_config")
-    assert dvc.status == "pass" and "remote 'local'" in dvc.detail
+    assert not before.live and before.provisional and before.note is not None and "provisional" in before.note
+    assert [before.score(c) for c in COMPONENTS] == [0] * 5  # the verified score, the one that counts
+    assert [before.provisional_score(c) for c in COMPONENTS] == [3] * 5
+    assert before.overall == 0 and before.overall_provisional == 3
+    data = before.components[0]
+    versioning = next(e for e in data.evidence[1] if e.probe == "data_versioning")
+    assert versioning.status == "pass" and "remote 'local'" in versioning.detail
+    assert next(e for e in data.evidence[1] if e.probe == "run_versions").status == "unverified"
+    assert data.decisive is None and data.decisive_provisional is not None
 
     shutil.rmtree(project_copy / ".dvc")
     after = assess(project_copy)
-    assert after.score("data_management") < before.score("data_management")
-    dvc = next(e for e in after.components[0].evidence[2] if e.probe == "dvc_config")
-    assert dvc.status == "fail" and "no .dvc/config" in dvc.detail
-    # Only the evidence DVC stands for moved.
-    assert [after.score(c) for c in COMPONENTS[1:]] == [before.score(c) for c in COMPONENTS[1:]]
-
-
-def test_a_remote_less_dvc_config_is_not_evidence(project_copy: Path) -> None:
-    config = project_copy / ".dvc" / "config"
-    config.write_text("[core]\n    analytics = false\n")
-    assert assess(project_copy).score("data_management") == 1
+    versioning = next(e for e in after.components[0].evidence[1] if e.probe == "data_versioning")
+    # Without DVC, its data versions are the digests its runs log (checked, not assumed).
+    assert versioning.status == "pass" and "dataset digests logged with runs" in versioning.detail
+    assert "DVC" not in versioning.detail and versioning.where is not None
+    assert [after.provisional_score(c) for c in COMPONENTS] == [before.provisional_score(c) for c in COMPONENTS]
 
 
 def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy: Path, tmp_path: Path) -> None:
@@ -75,7 +79,9 @@ def test_the_command_line_writes_the_table_the_report_and_the_chart(project_copy
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Data management" in done.stdout and "Overall: Level" in done.stdout
     report = (out / "maturity.md").read_text()
-    assert "## Governance: Level" in report and "✓ `dvc_config`" in report and "Phase" in report
+    assert "## Governance: Level" in report and "✓ `data_versioning`" in report and "Phase 1: Foundation" in report
+    assert "| Data management | 0 | 3 |" in report and "Provisional: Level 3" in report
+    assert json.loads((out / "maturity.json").read_text())["overall_provisional"] == 3
     assert (out / "maturity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not assess(project_copy).live
     bad = subprocess.run(

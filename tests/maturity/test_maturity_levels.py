@@ -102,8 +102,11 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
     hints = {e.probe: e for c in assess(project_copy).components for e in c.evidence[4]}["ranked_drift"]
     assert hints.status == "pass" and "root-cause hints" in hints.detail
 
+    # DVC is checked, not assumed: without it the feature table's practice no longer shows.
     shutil.rmtree(project_copy / ".dvc")
-    assert assess(project_copy).score("data_management") < 2
+    without = assess(project_copy).components[0]
+    assert next(e for e in without.evidence[2] if e.probe == "dvc_in_sync").status == "fail"
+    assert [p.name for p, shown in without.practices[2] if shown] == ["data validation"]
 
 
 # The loop on small data (as tests/e2e/test_monitoring_loop.py), with a search over two families.

@@ -11,7 +11,7 @@ from features.engineering import FeatureColumns
 from pipelines.steps import tracking
 from pipelines.steps.register import gate_and_register
 from pipelines.steps.training import TrainedModel, fit_and_score, time_split
-from tests.conftest import LINEAGE
+from tests.conftest import LINEAGE, validated
 
 pytestmark = pytest.mark.model
 
@@ -27,7 +27,10 @@ def trained(settings: Settings, frame: pd.DataFrame, columns: FeatureColumns) ->
 
 
 def submit(settings: Settings, frame: pd.DataFrame, model: TrainedModel) -> Any:
-    logged = tracking.log_training_run(settings, model, data_version=LINEAGE["data_version"], training_frame=frame)
+    evidence = validated(settings, frame)
+    logged = tracking.log_training_run(
+        settings, model, data_version=LINEAGE["data_version"], training_frame=frame, data_validation=evidence
+    )
     return gate_and_register(settings, model, logged.run_id, logged.model_uri, LINEAGE), logged
 
 

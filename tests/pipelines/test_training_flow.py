@@ -18,6 +18,7 @@ from features import engineering, store
 from features.ingest import lender_config, load_raw
 from features.versioning import current_version, restore_version, version_raw_data, workspace_status
 from governance import audit
+from governance.evidence import collect
 from pipelines.flows.training import training_pipeline
 from pipelines.steps.data import DataValidationError
 from pipelines.steps.reproduce import reproduce
@@ -58,14 +59,14 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert model.metadata.signature is not None
     # Lineage to the feature store: the service and views it was trained on, and their data.
     tags = run.data.tags
-    assert tags["feature_service"] == "credit_default_v1" and tags["feature_views"] == "customer_history"
+    assert tags["feature_service"] == "credit_default_v1" and tags["feature_views"] == "entity_history"
     assert tags["features_version"] == current_version(settings, settings.features_dir)
     assert set(model.metadata.get_input_schema().input_names()) == set(store.model_feature_columns(settings).all)
     # The online store was loaded: a known customer gets history, not nulls.
     raw = load_raw(settings)
     regular = raw["customer_id"].value_counts().index[:5]
     online = store.online_features(store.open_store(settings), settings, raw[raw.customer_id.isin(regular)].tail(5))
-    assert online["applications_90d"].gt(0).all() and online["loan_amount_mean_90d"].notna().all()
+    assert online["events_90d"].gt(0).all() and online["loan_amount_mean_90d"].notna().all()
 
     # The gate made the first model champion; its lineage tags resolve to real things.
     assert result.candidates == settings.training.search.budget
@@ -82,8 +83,10 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     # Governed: card, explanation and compliance report logged with the version's run.
     governed = {a.path for a in registry.client(settings).list_artifacts(version.tags["training_run"], "governance")}
     expected = {"model_card.md", "model_card.html", "importance.png", "fairness.json", "compliance_champion.json"}
-    assert {f"governance/{name}" for name in expected} <= governed
-    assert version.tags["policy_champion"] == "passed" and version.tags["data_validation"] == "passed"
+    assert {f"governance/{name}" for name in {*expected, "data_validation.json"}} <= governed
+    assert version.tags["policy_champion"] == "passed"
+    # The data's validation is evidence on the run, for this exact data version, batch by batch.
+    assert collect(settings, "1").data_validation.startswith(f"passed ({settings.data.history_weeks} batches")
 
     # A second run with no new data is idempotent on the data side, and the gate
     # refuses to pile up a version that is no better: the champion stays.
@@ -124,18 +127,18 @@ def test_a_broken_feature_transformation_stops_the_pipeline(
 ) -> None:
     params = str(git_workspace / "params.yaml")
     settings = load_settings(params)
-    real = engineering.customer_history
+    real = engineering.entity_history
 
     def percent_bug(*args: Any, **kwargs: Any) -> pd.DataFrame:
         table = real(*args, **kwargs)
         return table.assign(credit_utilization_mean_90d=table["credit_utilization_mean_90d"] * 100)
 
-    monkeypatch.setattr(engineering, "customer_history", percent_bug)
+    monkeypatch.setattr(engineering, "entity_history", percent_bug)
     with pytest.raises(DataValidationError) as stopped:
         training_pipeline(settings)
     assert "credit_utilization_mean_90d.range" in str(stopped.value)
     assert not store.history_table_path(settings).exists()  # nothing broken was published
-    assert any(p.name.startswith("customer_history") for p in settings.quarantine_dir.iterdir())
+    assert any(p.name.startswith("entity_history") for p in settings.quarantine_dir.iterdir())
     assert parent_runs(settings.tracking_uri) == []
 
 

@@ -18,7 +18,7 @@ from governance import review
 from pipelines.steps import tracking
 from pipelines.steps.training import fit_and_score, time_split
 from serving import launch
-from tests.conftest import LINEAGE, write_params, write_policy
+from tests.conftest import LINEAGE, validated, write_params, write_policy
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -26,10 +26,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     """Raw data, features in Feast (offline and online), nothing trained yet."""
     # Data this small scores below the real metric floors: here the policy checks everything else.
+    # The floors and ceilings are the gate's, which the policy re-checks (one bar, one place).
     policy = write_policy(folder, minimums={}, maximums={})
     write_params(
         folder,
         data={"history_weeks": 5, "applications_per_week": 400, "customers": 300},
+        gate={"minimums": {}, "maximums": {}},
         governance={"policy_file": str(policy)},
     )
     # environ={}: MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI, so an earlier
@@ -37,7 +39,7 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
     # before the per-test environment clean-up).
     settings = load_settings(folder / "params.yaml", environ={})
     raw = pd.concat([generate_week(lender_config(settings), w) for w in range(1, 6)], ignore_index=True)
-    table = engineering.customer_history(raw, settings.schema_, settings.features)
+    table = engineering.entity_history(raw, settings.schema_, settings.features)
     store.history_table_path(settings).parent.mkdir(parents=True)
     table.to_parquet(store.history_table_path(settings), index=False)
     feature_store = store.apply_definitions(settings)
@@ -48,7 +50,7 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
 def register_model(
     settings: Settings,
     frame: pd.DataFrame,
-    alias: str,
+    alias: str | None,
     columns: engineering.FeatureColumns | None = None,
     governed: bool = False,
 ) -> str:
@@ -62,7 +64,10 @@ def register_model(
     model = fit_and_score(
         split, settings.schema_, columns, "logistic_regression", {"max_iter": 1000}, settings.training
     )
-    logged = tracking.log_training_run(settings, model, data_version="0" * 32 + ".dir", training_frame=frame)
+    evidence = validated(settings, frame) if governed else None
+    logged = tracking.log_training_run(
+        settings, model, data_version=LINEAGE["data_version"], training_frame=frame, data_validation=evidence
+    )
     tags = {"purpose": "serving tests", "training_run": logged.run_id, **LINEAGE}
     version = registry.register(settings, logged.model_uri, logged.run_id, tags, alias)
     if governed:

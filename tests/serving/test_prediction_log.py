@@ -45,3 +45,21 @@ def test_a_reopened_log_appends_to_the_days_file(tmp_path: Path) -> None:
     second.append({"request_id": "b"})
     second.close()
     assert [r["request_id"] for r in read(folder)] == ["a", "b"]
+
+
+def test_a_damaged_line_mid_file_is_named_and_a_torn_last_line_is_expected(tmp_path: Path) -> None:
+    from serving.prediction_log import scan
+
+    folder = tmp_path / "predictions"
+    log = PredictionLog(folder)
+    for i in range(3):
+        log.append({"request_id": f"r{i}"})
+    log.close()
+    path = next(folder.glob("predictions_*.jsonl"))
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1][:20]  # damage in the middle of the file
+    path.write_text("\n".join([*lines, '{"request_id": "r3", "prob']) + "\n")  # and a crash's torn tail
+    found = scan(folder)
+    assert [e["request_id"] for e in found.entries] == ["r0", "r2"]
+    assert found.corrupt == [f"{path.name}:2"] and found.torn == [f"{path.name}:4"]
+    assert found.problems() == [f"1 corrupt line(s) in the prediction log, not judged: {path.name}:2"]

@@ -15,7 +15,7 @@ from features import store
 from features.engineering import FeatureColumns
 from serving.canary import CanaryState, state_path, write_state
 from serving.controller import wait_until_routing
-from serving.schema import applications_from
+from serving.schema import request_bodies
 from tests.serving.conftest import Server, register_model
 from tests.serving.test_serving_schema import GOOD
 
@@ -31,7 +31,9 @@ def post(server: Server, body: Any, raw: str | None = None) -> httpx.Response:
 
 def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     """Real applications from the data, one per customer, as requests."""
-    return applications_from(frame, n)
+    from core.settings import load_settings
+
+    return request_bodies(frame, load_settings().schema_, n, one_per_entity=True)
 
 
 def set_canary(server: Server, state: CanaryState) -> None:
@@ -47,7 +49,7 @@ def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.
     body = answer.json()
     assert body["request_id"] == "req-1" and body["variant"] == "champion" and body["model_version"] == "1"
     assert answer.headers["x-model-version"] == "1" and answer.headers["x-model-variant"] == "champion"
-    assert 0 < body["probability_of_default"] < 1 and body["decision"] in {"approve", "decline"}
+    assert 0 < body["probability"] < 1 and body["decision"] in {"approve", "decline"}
     assert httpx.get(server.url + "/healthz").status_code == 200
     assert 'credit_requests_total{model_version="1",variant="champion"}' in httpx.get(server.url + "/metrics").text
 
@@ -66,9 +68,9 @@ def test_explain_gives_the_top_features_that_add_up_to_the_answer(served: tuple[
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
     assert {t["feature"] for t in top} <= set(store.model_feature_columns(server.settings).all)
     log_odds = explained["base_value"] + sum(t["contribution"] for t in top) + explained["rest"]
-    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(explained["probability_of_default"], abs=1e-4)
+    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(explained["probability"], abs=1e-4)
     decided = post(server, body).json()
-    assert decided["probability_of_default"] == pytest.approx(explained["probability_of_default"], abs=1e-6)
+    assert decided["probability"] == pytest.approx(explained["probability"], abs=1e-6)
     refused = httpx.post(server.url + "/explain", json={**GOOD, "age": 7}, timeout=30)
     assert refused.status_code == 400 and "age" in refused.text
 
@@ -80,7 +82,7 @@ def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFram
 
     (entry,) = [e for e in read(server.settings.predictions_dir) if e["request_id"] == "logged-once"]
     assert entry["model_version"] == "1" and entry["variant"] == "champion"
-    assert entry["features"]["loan_amount"] == GOOD["loan_amount"] and "applications_90d" in entry["features"]
+    assert entry["features"]["loan_amount"] == GOOD["loan_amount"] and "events_90d" in entry["features"]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Picks a customer from the accepted raw data, reads the history features the online
 store answers for them (the serving path, ``features/store.py: OnlineFeatures``) and
 the same customer's latest row of the engineered table (the training path's source,
-``data/features/customer_history.parquet``), and prints both side by side.
+``data/features/entity_history.parquet``), and prints both side by side.
 
     .venv/bin/python -m docs.workshop.exercises.online_vs_table [CUSTOMER_ID]
 
