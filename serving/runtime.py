@@ -184,6 +184,7 @@ class ServingRuntime:
                 ENTITY: entity,
                 "variant": routed.variant,
                 "model_version": model.version,
+                **model.lineage,
                 "probability": decision.probability,
                 "decision": decision.decision,
                 "latency_ms": round(elapsed, 3),
