@@ -149,7 +149,8 @@ LINEAGE = {
 def validated(settings: Settings, frame: Any, data_version: str = LINEAGE["data_version"]) -> dict[str, Any]:
     """``frame`` accepted as one batch of ``data_version`` after the real validation suite passed it:
     the evidence the training flow logs with a run, and which the governance policy reads."""
-    from features.validation import validate_batch, validation_evidence, write_record
+    from features.validation import validate_batch
+    from features.validation_records import validation_evidence, write_record
 
     batch = settings.raw_dir / "week_2026-01-05.parquet"
     batch.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from core.settings import Settings
 from features import engineering, ingest, out_of_core, store, versioning
-from features.validation import validate_batches, validate_feature_table, write_record
+from features.validation import validate_batches, validate_feature_table
+from features.validation_records import write_record
 from pipelines.results import BatchVerdict, DataVersions, FeatureTables, StoreState
 from pipelines.steps import log
 

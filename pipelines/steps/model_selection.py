@@ -14,7 +14,7 @@ import pandas as pd
 from core.sections import TrainingSettings
 from core.settings import Settings
 from features import engineering, ingest, store
-from features.validation import validation_evidence
+from features.validation_records import validation_evidence
 from pipelines.results import DataVersions, StoreState, TrainingOutcome
 from pipelines.steps import distributed, log, tracking, tuning
 

@@ -121,7 +121,8 @@ def test_incomplete_lineage_blocks_the_promotion(shared: Settings, frame: pd.Dat
 
 def _failing(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
     """A batch the real suite fails (every label a default), with its record: as if a failed batch reached data/raw."""
-    from features.validation import validate_batch, validation_evidence, write_record
+    from features.validation import validate_batch
+    from features.validation_records import validation_evidence, write_record
 
     broken = frame.assign(**{settings.schema_.label: 1})
     batch = settings.raw_dir / "week_2026-01-05.parquet"
