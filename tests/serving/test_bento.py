@@ -99,6 +99,7 @@ def test_the_built_bento_serves_predict_and_explain_outside_the_source_tree(tmp_
     register_model(settings, frame, registry.CHAMPION)
     env = {**os.environ, **tool_environment(settings)}  # BENTOML_HOME: the workspace's, a temporary folder
     env.pop("PYTHONPATH", None)
+    env.update(UV_OFFLINE="1", PIP_NO_INDEX="1")  # offline: nothing may resolve or download packages
     built = subprocess.run(
         ["make", "bento", f"PARAMS={settings.params_file}"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False,
