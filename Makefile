@@ -112,7 +112,9 @@ canary: ## take the registry's challenger through the canary steps against `make
 canary-demo: ## live: one challenger promoted, one broken challenger rolled back (starts a service if none runs)
 	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary-demo --url http://127.0.0.1:$(SERVE_PORT)
 
-bento: ## build a deployable bento of the service (offline)
+bento: ## build a deployable bento of the service (offline), its Python requirements exported from uv.lock
+	$(UV) export --frozen --offline --no-dev --no-hashes --no-emit-project --no-header --no-annotate --quiet \
+		--output-file serving/requirements.txt
 	$(WITH_ENV) .venv/bin/bentoml build
 
 test: ## run the test suite (fast tiers; minutes)

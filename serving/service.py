@@ -30,6 +30,7 @@ import bentoml
 
 from core.settings import Settings, load_settings
 from serving.analysis import LATENCY_BUCKETS
+from serving.errors import ErrorModel
 from serving.limits import ClientErrorFilter, MaxBodySize
 from serving.runtime import ServingRuntime
 from serving.schema import service_models
@@ -120,6 +121,8 @@ def build_service(settings: Settings) -> Any:
         traffic={"timeout": 30},
         logging={"access": {"enabled": True, "skip_paths": ["/livez", "/readyz", "/healthz", "/metrics"]}},
     )(CreditService)
+    # Outermost first, so the one error model also covers the body limit's 413s.
+    service.add_asgi_middleware(ErrorModel, requests={api.route: api.input_spec for api in service.apis.values()})
     service.add_asgi_middleware(MaxBodySize)
     return service
 

@@ -110,7 +110,42 @@ def test_bad_input_gets_a_4xx_naming_the_problem(
     answer = post(server, None, raw=raw)
     assert answer.status_code == status
     assert named in answer.text
+    body = answer.json()  # issue 20: the one error model, what was wrong and which field
+    assert set(body) == {"error", "field", "problems"} and body["problems"], body
     assert post(server, GOOD).status_code == 200  # and the service stays up
+
+
+@pytest.mark.parametrize("route", ["/predict", "/explain", "/canary"])
+def test_a_body_in_another_media_type_is_a_4xx_not_a_500(served: tuple[Server, pd.DataFrame], route: str) -> None:
+    server, _ = served
+    # Issue 20: multipart without a boundary raised inside BentoML and answered 500.
+    for media in ("multipart/form-data", "text/plain", "application/x-www-form-urlencoded"):
+        answer = httpx.post(server.url + route, content=json.dumps(GOOD), headers={"content-type": media})
+        assert answer.status_code == 415, (media, answer.text)
+        assert answer.json()["error"].startswith("unsupported media type"), answer.text
+
+
+def test_a_boolean_for_a_number_is_refused_naming_the_field(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    answer = post(server, {**GOOD, "num_credit_inquiries_6m": False})
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["field"] == "num_credit_inquiries_6m" and body["problems"][0]["type"] == "float_type", body
+
+
+def test_the_document_declares_every_error_answer(served: tuple[Server, pd.DataFrame]) -> None:
+    server, _ = served
+    document = httpx.get(server.url + "/docs.json").json()
+    assert "ErrorBody" in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            errors = {code: r for code, r in operation["responses"].items() if int(code) >= 400}
+            assert {"413", "500", "503"} <= set(errors), path
+            refs = {r["content"]["application/json"]["schema"]["$ref"] for r in errors.values()}
+            assert refs == {"#/components/schemas/ErrorBody"}, path
+    predict = document["paths"]["/predict"]["post"]["requestBody"]
+    assert predict["required"] is True
+    assert predict["content"]["application/json"]["schema"]["properties"]["credit_history_years"]["nullable"] is True
 
 
 def test_an_unknown_customer_is_a_first_time_applicant(served: tuple[Server, pd.DataFrame]) -> None:
