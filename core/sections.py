@@ -158,6 +158,9 @@ class FeatureSettings(Strict):
     # memory; or DuckDB, out of core (SQL over the raw files; Feast's DuckDB offline store).
     engine: Literal["pandas", "duckdb"] = "pandas"
     engine_memory_gb: float | None = Field(None, gt=0)  # DuckDB's memory limit; null: its default (80% of RAM)
+    # The service writes each answered event's history row to the online store, so the
+    # entity's next request sees it (features/freshness.py). false: only materialization does.
+    fresh_online: bool = True
 
     @property
     def service_name(self) -> str:

@@ -4,7 +4,7 @@ One set of models per contract, shared by the service (and so its OpenAPI docume
 the traffic simulator and the tests. A request carries the entity (whose history the
 feature store holds) and every feature column of the contract: numbers within the
 contract's range (optional, null allowed, when the contract allows missing values),
-categories from its list. Anything unexpected is refused with a 4xx that names the
+categories from its list, and optionally the event's time (the contract's timestamp). Anything unexpected is refused with a 4xx that names the
 field: extra fields, wrong types (strict: no strings or booleans for numbers), NaN or
 infinite numbers, values out of range, unknown categories.
 
@@ -15,6 +15,7 @@ the threshold, and which model version and variant answered.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -66,6 +67,9 @@ def _request_fields(schema: Schema) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "request_id": (REQUEST_ID, None),
         schema.entity: (Annotated[str, Field(min_length=1, max_length=64, pattern=ENTITY_PATTERN)], ...),
+        # When the event happened (optional; the service takes the time it arrives): the
+        # entity's history row for it is stamped from this time (features/freshness.py).
+        schema.timestamp: (dt.datetime | None, None),
     }
     for name in schema.numeric_features:
         spec = schema.numeric[name]
@@ -141,6 +145,8 @@ def request_bodies(
     for record in records:
         body = {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
         body[schema.entity] = str(body[schema.entity])
+        if body.get(schema.timestamp) is not None:
+            body[schema.timestamp] = pd.Timestamp(body[schema.timestamp]).isoformat()
         for name in schema.numeric_features:
             value = body.get(name)
             if value is not None:
