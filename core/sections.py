@@ -256,6 +256,14 @@ class SimulationSettings(Strict):
     columns: tuple[str, ...] = ()
 
 
+class SkewSettings(Strict):
+    """Serving skew: a sample of each window's served history features, recomputed from the landed data."""
+
+    sample_rows: int = Field(200, ge=1)  # served rows recomputed per window
+    max_share: float = Field(0.01, ge=0, le=1)  # above this share of differing rows: an alert
+    seed: int = 0
+
+
 class MonitoringSettings(Strict):
     """Windows of the prediction log, their reports, and the retraining trigger policy."""
 
@@ -265,6 +273,7 @@ class MonitoringSettings(Strict):
     quality: QualitySettings = QualitySettings()
     trigger: TriggerSettings = TriggerSettings()
     simulation: SimulationSettings = SimulationSettings()
+    skew: SkewSettings = SkewSettings()
 
     @model_validator(mode="after")
     def _min_rows_fit_a_window(self) -> MonitoringSettings:

@@ -122,7 +122,7 @@ def latest_history_row(
     numpy on a few rows instead of a grouped rolling window (milliseconds per request).
     ``tests/features/test_engineering.py`` holds the two to the same rows.
     """
-    times = pd.DatetimeIndex(stamps)
+    times = pd.DatetimeIndex(list(stamps))
     latest = times.max()
     inside = np.asarray(times > latest - pd.Timedelta(days=features.window_days))
     window = np.asarray(values, dtype="float64").reshape(len(times), -1)[inside]

@@ -61,12 +61,9 @@ class FreshHistory:
         self.seeded = self._seed()
 
     def _seed(self) -> int:
-        """The landed events of the trailing window before the newest one; 0 when nothing has landed."""
-        from features import ingest
-
-        try:
-            raw = ingest.load_raw(self.settings)
-        except FileNotFoundError:
+        """The known events of the trailing window before the newest one; 0 when nothing has landed."""
+        raw = known_events(self.settings)
+        if raw.empty:
             logger.warning("no landed batches: fresh history rows start from the served events alone")
             return 0
         stamps = pd.to_datetime(raw[self.timestamp], utc=True)
@@ -100,7 +97,25 @@ class FreshHistory:
             newest = max(e[0] for e in kept)
             kept = [e for e in kept if e[0] > newest - self.window]
             self._events[entity] = kept
-        values = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
-        row = latest_history_row(entity, [e[0] for e in kept], values, self.settings.schema_, self.settings.features)
+        numbers = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
+        row = latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
         self.store.write_to_online_store(self.view, row)
         return row
+
+
+def known_events(settings: Settings) -> pd.DataFrame:
+    """Every event the platform holds: accepted batches (``data/raw``) and those landed since, not yet
+    accepted by a training run; the entity, the time and the ``features.history`` columns, in event order."""
+    from features import ingest
+
+    schema = settings.schema_
+    columns = list(dict.fromkeys([schema.entity, schema.timestamp, *settings.features.history]))
+    tie = [schema.tie_breaker] if schema.duplicate_events.action == "keep" and schema.tie_breaker else []
+    paths = [*ingest.accepted_batches(settings), *ingest.landed_batches(settings)]
+    if not paths:
+        return pd.DataFrame(columns=columns)
+    frames = [pd.read_parquet(p, columns=list(dict.fromkeys([*columns, *tie]))) for p in paths]
+    frame = pd.concat(frames, ignore_index=True)
+    frame[schema.timestamp] = pd.to_datetime(frame[schema.timestamp], utc=True)
+    frame = ingest.break_ties(frame.drop_duplicates(), schema)
+    return frame.sort_values(schema.timestamp, kind="stable").reset_index(drop=True)[columns]

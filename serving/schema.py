@@ -4,9 +4,10 @@ One set of models per contract, shared by the service (and so its OpenAPI docume
 the traffic simulator and the tests. A request carries the entity (whose history the
 feature store holds) and every feature column of the contract: numbers within the
 contract's range (optional, null allowed, when the contract allows missing values),
-categories from its list, and optionally the event's time (the contract's timestamp). Anything unexpected is refused with a 4xx that names the
-field: extra fields, wrong types (strict: no strings or booleans for numbers), NaN or
-infinite numbers, values out of range, unknown categories.
+categories from its list, and optionally the event's time (the contract's timestamp).
+Anything unexpected is refused with a 4xx that names the field: extra fields, wrong
+types (strict: no strings or booleans for numbers), NaN or infinite numbers, values out
+of range, unknown categories.
 
 An answer carries the entity under the contract's own name, the probability that the
 label is 1, the decision (``schema.decisions``: positive at or above the threshold),
@@ -145,8 +146,9 @@ def request_bodies(
     for record in records:
         body = {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
         body[schema.entity] = str(body[schema.entity])
-        if body.get(schema.timestamp) is not None:
-            body[schema.timestamp] = pd.Timestamp(body[schema.timestamp]).isoformat()
+        stamp = body.get(schema.timestamp)
+        if stamp is not None:
+            body[schema.timestamp] = pd.Timestamp(stamp).isoformat()
         for name in schema.numeric_features:
             value = body.get(name)
             if value is not None:

@@ -15,7 +15,7 @@ from core import registry
 from core.settings import Settings
 from features.validation import validate_served_window
 from governance import audit
-from monitoring import decisions, policy, report_queue, reports, windows
+from monitoring import decisions, policy, report_queue, reports, skew, windows
 from monitoring import drift_alert as alerts
 from monitoring.labels import WindowLabel
 from monitoring.reference import reference_for
@@ -73,13 +73,24 @@ def judge_window(
             len(checked.failures),
             "\n    ".join(report.data_quality_failures),
         )
+    report.serving_skew = skew.check_window(settings, window.name, window.rows)
+    skew.record(settings, report.serving_skew)
+    if report.serving_skew.alert:
+        log().error(
+            "ALERT %s in %s, above monitoring.skew.max_share %.1%%: the online store is behind the data.\n    %s",
+            report.serving_skew,
+            window.name,
+            100 * settings.monitoring.skew.max_share,
+            "\n    ".join(report.serving_skew.examples),
+        )
     drifted = ", ".join(str(c) for c in report.drifted_columns[:5]) or "none"
     log().info(
-        "%s: %d rows, %.0f%% of features drifted (%s); report %s",
+        "%s: %d rows, %.0f%% of features drifted (%s); %s; report %s",
         window.name,
         report.rows,
         100 * report.drift_share,
         drifted,
+        report.serving_skew,
         report.html,
     )
     return report
