@@ -88,7 +88,7 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
     served = []
     for _, event in later.iterrows():  # one at a time, in event order, as the service answers them
         served.append(reader(event.to_frame().T.reset_index(drop=True)))
-        fresh.record(event["customer_id"], event["event_timestamp"], event.to_dict())
+        fresh.record(event["customer_id"], event["event_timestamp"], {str(k): v for k, v in event.items()})
     online = pd.concat(served, ignore_index=True)
 
     publish_history(settings, pd.concat([raw, later], ignore_index=True))  # the served events landed
@@ -114,6 +114,23 @@ def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFra
 
     pd.testing.assert_frame_equal(first, second)
     assert first["events_90d"].notna().all() and first["loan_amount_sum_90d"].gt(0).all()
+
+
+def test_each_landed_week_is_materialized_incrementally(settings: Settings, raw: pd.DataFrame) -> None:
+    table = publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    assert store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime()) == "full"
+
+    week = generate_week(LenderConfig(applications_per_week=400, customers=300), 5)
+    table = publish_history(settings, pd.concat([raw, week], ignore_index=True))
+    feature_store = store.apply_definitions(settings)
+    until = table["event_timestamp"].max().to_pydatetime()
+    assert store.materialize(feature_store, settings, until) == "incremental"
+    latest = table.drop_duplicates("customer_id", keep="last").set_index("customer_id")
+    probe = week.drop_duplicates("customer_id").head(40)
+    online = store.online_features(feature_store, settings, probe).set_index("customer_id")
+    names = engineering.history_feature_names(settings.features)
+    pd.testing.assert_frame_equal(online[names], latest.loc[online.index, names], check_dtype=False)
 
 
 def test_a_broken_transformation_fails_the_feature_checks(settings: Settings, raw: pd.DataFrame) -> None:
