@@ -63,14 +63,22 @@ def skew_log(settings: Settings) -> Path:
     return settings.state / SKEW_LOG
 
 
-def check_window(settings: Settings, window: str, rows: pd.DataFrame) -> SkewCheck:
-    """Recompute a sample of ``rows`` (a window of the prediction log) and count what differs."""
+def check_window(settings: Settings, window: str, rows: pd.DataFrame, before: pd.DataFrame | None = None) -> SkewCheck:
+    """Recompute a sample of ``rows`` (a window of the prediction log) and count what differs.
+
+    An event served again (the same entity and event time: a retry, a replay) is judged
+    at its first serving only, in this window or ``before`` it (the log's earlier rows):
+    a later serving reads the store as it is then, not as of the event.
+    """
     cfg, schema = settings.monitoring.skew, settings.schema_
     names = history_feature_names(settings.features)
     empty = SkewCheck(window, 0, 0, cfg.max_share)
     if rows.empty or EVENT_TIME not in rows or any(n not in rows for n in names):
         return empty
-    served = rows[rows[EVENT_TIME].notna()]
+    served = rows[rows[EVENT_TIME].notna()].drop_duplicates([ENTITY, EVENT_TIME])
+    if before is not None and EVENT_TIME in before and len(before):
+        seen = pd.MultiIndex.from_frame(before[[ENTITY, EVENT_TIME]].dropna().astype(str))
+        served = served[~pd.MultiIndex.from_frame(served[[ENTITY, EVENT_TIME]].astype(str)).isin(seen)]
     served = served.sample(min(cfg.sample_rows, len(served)), random_state=cfg.seed) if len(served) else served
     events = known_events(settings)
     if served.empty or events.empty:

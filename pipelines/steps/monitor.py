@@ -50,13 +50,18 @@ def label_for(state: policy.MonitorState, version: str, traffic: dict[str, str] 
 
 
 def judge_window(
-    settings: Settings, version: str, window: windows.Window, label: WindowLabel | None = None
+    settings: Settings,
+    version: str,
+    window: windows.Window,
+    label: WindowLabel | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> reports.WindowReport:
     """Drift verdicts and data-quality checks of one window; its full report is queued.
 
     The verdicts are Evidently's drift tests alone (``monitoring/decisions.py``); the full
     report follows in the background (``monitoring/report_queue.py``). A data-quality
-    failure alerts, never stops.
+    failure alerts, never stops. ``earlier``, the log before the window, tells the
+    serving-skew check which events were served before (``monitoring/skew.py``).
     """
     reference = reference_for(settings, version)
     report = decisions.judge(settings, reference, window.rows, window.name)
@@ -73,7 +78,7 @@ def judge_window(
             len(checked.failures),
             "\n    ".join(report.data_quality_failures),
         )
-    report.serving_skew = skew.check_window(settings, window.name, window.rows)
+    report.serving_skew = skew.check_window(settings, window.name, window.rows, earlier)
     skew.record(settings, report.serving_skew)
     if report.serving_skew.alert:
         log().error(

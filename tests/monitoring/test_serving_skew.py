@@ -67,3 +67,14 @@ def test_events_that_have_not_landed_are_not_judged(settings: Settings, landed: 
     check = skew.check_window(settings, "w3", rows)
     assert check.checked == 0 and check.share is None and not check.alert
     assert check.not_landed == settings.monitoring.skew.sample_rows
+
+
+def test_an_event_served_again_is_judged_at_its_first_serving_only(settings: Settings, landed: pd.DataFrame) -> None:
+    """A replay reads the store as it is now, not as of its event: not a skew of the first answer."""
+    rows = served_rows(settings, landed).tail(100).reset_index(drop=True)
+    count = engineering.history_feature_names(settings.features)[0]
+    replay = rows.assign(**{count: rows[count] + 5})  # served later, with everything known since
+    check = skew.check_window(settings, "w4", pd.concat([rows, replay], ignore_index=True))
+    assert (check.checked, check.differing) == (100, 0)
+    later = skew.check_window(settings, "w5", replay, before=rows)
+    assert later.checked == 0
