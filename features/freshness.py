@@ -58,6 +58,9 @@ class FreshHistory:
         self._events: dict[str, list[tuple[pd.Timestamp, tuple[Any, ...]]]] = {}
         self._guard = threading.Lock()  # the dict of events
         self._stripes = [threading.Lock() for _ in range(STRIPES)]
+        # One write at a time: Feast's SQLite online store shares one connection between
+        # threads, and two transactions on it at once fail ("cannot commit - no transaction").
+        self._write = threading.Lock()
         self.seeded = self._seed()
 
     def _seed(self) -> int:
@@ -99,7 +102,8 @@ class FreshHistory:
             self._events[entity] = kept
         numbers = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
         row = latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
-        self.store.write_to_online_store(self.view, row)
+        with self._write:
+            self.store.write_to_online_store(self.view, row)
         return row
 
 
