@@ -224,7 +224,9 @@ def validate_batches(paths: Sequence[Path], settings: Settings) -> list[Validati
         return []
     context = _context(settings)
     source = context.data_sources.add_pandas("raw_batch")
-    suite = context.suites.add(gx.ExpectationSuite(name="raw_batch", expectations=raw_batch_expectations(settings)))
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name="raw_batch", expectations=raw_batch_expectations(settings))
+    )  # the suite persists on disk (its Data Docs page); a later run updates it
     definitions = [
         context.validation_definitions.add(
             gx.ValidationDefinition(

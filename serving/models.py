@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,8 @@ from core.settings import Settings
 from features.engineering import FeatureColumns, features_of
 from serving.scorer import OneRowScorer
 
+LINEAGE_TAGS = ("data_version", "features_version")  # set by the training pipeline on each registered version
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -21,6 +23,9 @@ class LoadedModel:
     model: Any
     columns: FeatureColumns
     one_row: OneRowScorer | None = None
+    # The data it learned from, from its registry tags: every logged answer carries it, so one
+    # served decision leads back to the exact DVC versions of data/raw and data/features.
+    lineage: dict[str, str | None] = field(default_factory=dict)
 
     def risk(self, frame: pd.DataFrame) -> float:
         # assume_finite skips scikit-learn's re-check of every value: the request schema
@@ -40,7 +45,9 @@ def load_version(settings: Settings, version: str) -> LoadedModel:
     uri = f"models:/{settings.mlflow.registered_model}/{version}"
     model = mlflow.sklearn.load_model(uri)
     columns = FeatureColumns.from_signature(uri)
-    return LoadedModel(str(version), model, columns, OneRowScorer.for_model(model, columns))
+    tags = registry.version_tags(settings, str(version))
+    lineage = {key: tags.get(key) for key in LINEAGE_TAGS}
+    return LoadedModel(str(version), model, columns, OneRowScorer.for_model(model, columns), lineage)
 
 
 def load_alias(settings: Settings, alias: str) -> LoadedModel | None:

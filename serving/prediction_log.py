@@ -2,7 +2,8 @@
 
 One file per UTC day under ``data/predictions/``. Each line holds the request id, the
 time, the entity, the features the model saw, the probability and decision, and
-which variant and model version answered. Monitoring reads it for drift, and delayed
+which variant and model version answered, with the data and feature versions that model
+learned from (its registry tags). Monitoring reads it for drift, and delayed
 labels join it by request id. Each line is written and flushed to the operating
 system before the answer leaves, so a crash of the service loses at most the request
 in flight. The day's file stays open between requests (opening it per request was a

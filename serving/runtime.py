@@ -209,6 +209,7 @@ class ServingRuntime:
                 EVENT_TIME: event_time.isoformat(),
                 "variant": routed.variant,
                 "model_version": model.version,
+                **model.lineage,
                 "probability": decision.probability,
                 "decision": decision.decision,
                 "latency_ms": round(elapsed, 3),

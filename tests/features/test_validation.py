@@ -150,3 +150,15 @@ def test_landed_batches_are_validated_in_one_pass_each_judged_on_its_own(setting
     assert {f.check for f in outcomes[3].failures} == {"rows.count"}
     assert all(o.docs_page is not None and o.docs_page.exists() for o in outcomes)
     assert len({o.docs_page for o in outcomes}) == 4
+
+
+def test_a_later_run_validates_against_the_suite_it_left_on_disk(settings: Settings, tmp_path: Path) -> None:
+    """The raw-batch suite persists (Data Docs keep its page); the next run's one pass must update it, not fail."""
+    from features.validation import validate_batches
+
+    config = LenderConfig(applications_per_week=600, customers=1000)
+    first, second = tmp_path / "week_3.parquet", tmp_path / "week_4.parquet"
+    generate_week(config, 3).to_parquet(first, index=False)
+    generate_week(config, 4).to_parquet(second, index=False)
+    assert [o.success for o in validate_batches([first], settings)] == [True]
+    assert [o.success for o in validate_batches([second], settings)] == [True]

@@ -16,6 +16,7 @@ from features.engineering import FeatureColumns
 from serving.canary import CanaryState, state_path, write_state
 from serving.controller import wait_until_routing
 from serving.schema import request_bodies
+from tests.conftest import LINEAGE
 from tests.serving.conftest import Server, register_model
 from tests.serving.test_serving_schema import GOOD
 
@@ -82,6 +83,8 @@ def test_every_answer_is_in_the_prediction_log(served: tuple[Server, pd.DataFram
 
     (entry,) = [e for e in read(server.settings.predictions_dir) if e["request_id"] == "logged-once"]
     assert entry["model_version"] == "1" and entry["variant"] == "champion"
+    # Issue 20: the answer leads back to the data its model learned from (the version's registry tags).
+    assert (entry["data_version"], entry["features_version"]) == (LINEAGE["data_version"], LINEAGE["features_version"])
     assert entry["features"]["loan_amount"] == GOOD["loan_amount"] and "events_90d" in entry["features"]
 
 

@@ -207,6 +207,7 @@ def module_5(w: Walk) -> None:
     assert "(preview)" in out
 
 
+@pytest.mark.timeout(3600)  # the whole workshop, five modules and the UIs: about 12 minutes on a busy 2-core machine
 def test_the_workshop_from_a_fresh_clone(walk: Walk) -> None:
     started = time.perf_counter()
     try:
