@@ -5,6 +5,9 @@ through the gate), starts the BentoML service and a minimal Starlette app on loo
 and sends the same applications to each at concurrency 1, 8 and 32. The service is
 measured champion-only, as a 50% canary and in shadow mode. Baselines: the in-process
 path (feature lookup and model, no HTTP), split into its parts, and the minimal app.
+The cost of keeping the online store current at request time (``features.fresh_online``:
+each answered event's history row written to Feast) is measured against a second
+service, the same but with it off, champion-only, in the same run.
 Client and servers share this machine's cores, so read the ratios, not the absolutes.
 
 The load comes from ``wrk`` (C, event loop; Debian package ``wrk``) when it is installed,
@@ -39,6 +42,7 @@ from serving.models import load_alias
 from serving.schema import request_bodies, service_models
 
 CONCURRENCY = (1, 8, 32)
+FRESH_OFF = "champion only, fresh_online off"
 
 
 def _load(url: str, bodies: list[str], concurrency: int, total: int) -> dict[str, float]:
@@ -118,7 +122,8 @@ def _workspace(folder: Path) -> Settings:
     from pipelines.flows.training import training_pipeline
 
     training_pipeline(settings)
-    training_pipeline(settings.overridden({"gate.min_improvement": 0.0}))
+    # A challenger whatever the load on this machine: the gate is not what is measured here.
+    training_pipeline(settings.overridden({"gate.min_improvement": 0.0, "gate.latency_budget_ms": 1000.0}))
     return settings
 
 
@@ -130,10 +135,23 @@ def _bodies(settings: Settings, n: int = 500) -> list[str]:
     return [request_model.model_validate(r).model_dump_json() for r in requests]
 
 
+def _without_fresh_rows(settings: Settings) -> Settings:
+    """The same workspace read through a second params file with ``features.fresh_online: false``."""
+    import yaml
+
+    tree = yaml.safe_load(settings.params_file.read_text())
+    tree.setdefault("features", {})["fresh_online"] = False
+    path = settings.params_file.with_name("params-no-fresh.yaml")
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return load_settings(path, environ={})
+
+
 def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict[str, float]:
-    from features.store import OnlineFeatures
+    from features.freshness import FreshHistory
+    from features.store import HISTORY_VIEW, OnlineFeatures
 
     features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
+    fresh = FreshHistory(settings, features.store, HISTORY_VIEW)
     if champion is None:
         raise RuntimeError("no champion in the benchmark workspace")
     request_model = service_models(settings.schema_).request
@@ -142,20 +160,26 @@ def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict
     ]
     for frame in frames:  # a warm pass, as a server under traffic is: caches filled, code paths hot
         champion.risk(features(frame))
-    lookup, model, total = [], [], []
+    entity, timestamp = settings.schema_.entity, settings.schema_.timestamp
+    lookup, model, write, total = [], [], [], []
     for frame in frames:
         t0 = time.perf_counter()
         joined = features(frame)
         t1 = time.perf_counter()
         champion.risk(joined)
         t2 = time.perf_counter()
+        row = frame.iloc[0]
+        fresh.record(str(row[entity]), row.get(timestamp), {str(k): v for k, v in row.items()})
+        t3 = time.perf_counter()
         lookup.append((t1 - t0) * 1000)
         model.append((t2 - t1) * 1000)
+        write.append((t3 - t2) * 1000)
         total.append((t2 - t0) * 1000)
     return {
         "feature lookup": statistics.median(lookup),
         "model": statistics.median(model),
         "total": statistics.median(total),
+        "history row written online (features.fresh_online, after the answer)": statistics.median(write),
     }
 
 
@@ -185,10 +209,7 @@ def main(argv: list[str] | None = None) -> None:
         bodies = _bodies(settings)
         parts = _in_process(settings, bodies)
 
-        bento_url, minimal_url = (
-            f"http://127.0.0.1:{processes.free_port()}",
-            f"http://127.0.0.1:{processes.free_port()}",
-        )
+        bento_url, minimal_url, stale_url = (f"http://127.0.0.1:{processes.free_port()}" for _ in range(3))
         uvicorn = str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn")
         bento_port, minimal_port = bento_url.rsplit(":", 1)[1], minimal_url.rsplit(":", 1)[1]
         servers.append(launch.start(launch.service_command(bento_port), settings, settings.state / "bench-bento.log"))
@@ -196,7 +217,11 @@ def main(argv: list[str] | None = None) -> None:
         servers.append(
             launch.start([*minimal, "--log-level", "warning"], settings, settings.state / "bench-minimal.log")
         )
+        stale = _without_fresh_rows(settings)
+        stale_port = stale_url.rsplit(":", 1)[1]
+        servers.append(launch.start(launch.service_command(stale_port), stale, settings.state / "bench-stale.log"))
         processes.wait_until(servers[0], bento_url + "/readyz")
+        processes.wait_until(servers[2], stale_url + "/readyz")
         processes.wait_until(servers[1], minimal_url + "/predict", statuses=(405,))  # up: GET is not allowed
 
         modes = {
@@ -219,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
                 write_state(state_path(settings), state)
                 wait_until_routing(bento_url, state)
                 results[(mode, concurrency)] = measure(bento_url, concurrency)
+                if mode == "champion only":
+                    wait_until_routing(stale_url, state)
+                    results[(FRESH_OFF, concurrency)] = measure(stale_url, concurrency)
         _print(console, results, parts)
     finally:
         for server in servers:
@@ -253,6 +281,18 @@ def _print(console: Console, results: dict[tuple[str, int], dict[str, float]], p
         "HTTP, validation, routing, logging (canary p50 at conc. 1 minus total)", f"{http_p50 - parts['total']:.2f}"
     )
     console.print(split)
+    cost = Table(title="Request-path cost of fresh history rows (features.fresh_online), champion only")
+    for column in ("conc.", "p50 on/off", "p99 on/off", "req/s on/off"):
+        cost.add_column(column, justify="right")
+    for concurrency in CONCURRENCY:
+        on, off = results[("champion only", concurrency)], results[(FRESH_OFF, concurrency)]
+        cost.add_row(
+            str(concurrency),
+            f"{on['p50'] / off['p50']:.2f}",
+            f"{on['p99'] / off['p99']:.2f}",
+            f"{on['rps'] / off['rps']:.2f}",
+        )
+    console.print(cost)
 
 
 if __name__ == "__main__":

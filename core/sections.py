@@ -158,6 +158,9 @@ class FeatureSettings(Strict):
     # memory; or DuckDB, out of core (SQL over the raw files; Feast's DuckDB offline store).
     engine: Literal["pandas", "duckdb"] = "pandas"
     engine_memory_gb: float | None = Field(None, gt=0)  # DuckDB's memory limit; null: its default (80% of RAM)
+    # The service writes each answered event's history row to the online store, so the
+    # entity's next request sees it (features/freshness.py). false: only materialization does.
+    fresh_online: bool = True
 
     @property
     def service_name(self) -> str:
@@ -253,6 +256,14 @@ class SimulationSettings(Strict):
     columns: tuple[str, ...] = ()
 
 
+class SkewSettings(Strict):
+    """Serving skew: a sample of each window's served history features, recomputed from the landed data."""
+
+    sample_rows: int = Field(200, ge=1)  # served rows recomputed per window
+    max_share: float = Field(0.01, ge=0, le=1)  # above this share of differing rows: an alert
+    seed: int = 0
+
+
 class MonitoringSettings(Strict):
     """Windows of the prediction log, their reports, and the retraining trigger policy."""
 
@@ -262,6 +273,7 @@ class MonitoringSettings(Strict):
     quality: QualitySettings = QualitySettings()
     trigger: TriggerSettings = TriggerSettings()
     simulation: SimulationSettings = SimulationSettings()
+    skew: SkewSettings = SkewSettings()
 
     @model_validator(mode="after")
     def _min_rows_fit_a_window(self) -> MonitoringSettings:

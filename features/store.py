@@ -128,17 +128,25 @@ def apply_definitions(settings: Settings) -> FeatureStore:
     return store
 
 
-def materialize(store: FeatureStore, settings: Settings, end: dt.datetime) -> None:
-    """Load the history table into the online store, from its first row up to ``end``.
+def materialize(store: FeatureStore, settings: Settings, end: dt.datetime) -> str:
+    """Load the history table into the online store up to ``end``; says ``full`` or ``incremental``.
 
-    An explicit range rather than ``materialize_incremental``: the first incremental
-    run only covers ``now - ttl`` and silently skips older rows. Writing the same rows
-    again leaves the online store as it was, so re-running is idempotent.
+    The first time, an explicit range from the table's first row: the first
+    ``materialize_incremental`` only covers ``now - ttl`` and silently skips older rows.
+    After that, Feast's ``materialize_incremental``: only the rows since the last
+    materialization's end, so each landed week costs its own rows, not the whole
+    history again. Writing the same rows again leaves the online store as it was, so
+    re-running is idempotent.
     """
-    table = pd.read_parquet(history_table_path(settings), columns=[settings.schema_.timestamp])
-    start = pd.Timestamp(table[settings.schema_.timestamp].min()).to_pydatetime() - timedelta(seconds=1)
+    view = store.get_feature_view(HISTORY_VIEW)
     with contextlib.redirect_stdout(io.StringIO()):  # Feast prints coloured progress
+        if view.materialization_intervals:
+            store.materialize_incremental(end_date=end, feature_views=[HISTORY_VIEW])
+            return "incremental"
+        table = pd.read_parquet(history_table_path(settings), columns=[settings.schema_.timestamp])
+        start = pd.Timestamp(table[settings.schema_.timestamp].min()).to_pydatetime() - timedelta(seconds=1)
         store.materialize(start_date=start, end_date=end, feature_views=[HISTORY_VIEW])
+    return "full"
 
 
 def training_frame(store: FeatureStore, settings: Settings, events: pd.DataFrame) -> pd.DataFrame:

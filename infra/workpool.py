@@ -2,9 +2,12 @@
 
 ``python -m infra.workpool --pool team-pool`` creates the pool (type ``process``) if it
 is missing and deploys ``training-pipeline`` to it from this checkout, against the
-Prefect server of ``PREFECT_API_URL``. A worker (``prefect worker start --pool
-team-pool``, the compose stack's ``prefect-worker``) then runs each flow run in a new
-process from the same source, with the team profile's environment.
+Prefect server of ``PREFECT_API_URL``, and ``feature-refresh`` on a cron schedule
+(``--refresh-cron``, hourly by default): batches that land between trainings are
+validated, engineered and materialized incrementally (``pipelines/flows/refresh.py``).
+A worker (``prefect worker start --pool team-pool``, the compose stack's
+``prefect-worker``) then runs each flow run in a new process from the same source,
+with the team profile's environment.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from uuid import UUID
 from core.settings import PROJECT_ROOT
 
 FLOW_ENTRYPOINT = "pipelines/flows/training.py:training_pipeline"
+REFRESH_ENTRYPOINT = "pipelines/flows/refresh.py:feature_refresh"
+REFRESH_CRON = "0 * * * *"  # hourly: how stale a batch-landed feature can be in the team profile
 DEPLOYMENT = "team"
 
 
@@ -33,15 +38,30 @@ def ensure_pool(name: str) -> None:
 
 def deploy_training(pool: str, params: str | None = None) -> UUID:
     """Deploy the training flow to ``pool``; ``params`` names the params file the runs use."""
+    return _deploy(FLOW_ENTRYPOINT, pool, params, cron=None)
+
+
+def deploy_refresh(pool: str, params: str | None = None, cron: str = REFRESH_CRON) -> UUID:
+    """Deploy the feature-refresh flow to ``pool``, scheduled by ``cron``."""
+    return _deploy(REFRESH_ENTRYPOINT, pool, params, cron=cron)
+
+
+def _deploy(entrypoint: str, pool: str, params: str | None, cron: str | None) -> UUID:
     from prefect import Flow
 
     ensure_pool(pool)
     # Prefect's sync-compatible calls return plain values when called from sync code.
-    source = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=FLOW_ENTRYPOINT))
+    source = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=entrypoint))
     # The worker loads the settings in its own environment from this path (pipelines/flows/parameters.py).
     parameters = {"settings": params}
     deployed = source.deploy(
-        name=DEPLOYMENT, work_pool_name=pool, parameters=parameters, build=False, push=False, print_next_steps=False
+        name=DEPLOYMENT,
+        work_pool_name=pool,
+        parameters=parameters,
+        cron=cron,
+        build=False,
+        push=False,
+        print_next_steps=False,
     )
     return cast(UUID, deployed)
 
@@ -50,9 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.workpool", description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", default="team-pool", help="the work pool (created if missing)")
     parser.add_argument("--params", default=None, help="params file for the runs (default: the project's)")
+    parser.add_argument("--refresh-cron", default=REFRESH_CRON, help="feature-refresh schedule (cron, UTC)")
     args = parser.parse_args(argv)
     deployment = deploy_training(args.pool, args.params)
     print(f"deployed training-pipeline/{DEPLOYMENT} to {args.pool} ({deployment})")
+    refresh = deploy_refresh(args.pool, args.params, args.refresh_cron)
+    print(f"deployed feature-refresh/{DEPLOYMENT} to {args.pool} on '{args.refresh_cron}' ({refresh})")
     print(f"run it: prefect deployment run training-pipeline/{DEPLOYMENT}   (a worker on {args.pool} picks it up)")
 
 

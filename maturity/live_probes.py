@@ -242,6 +242,28 @@ def monitor_judging(t: Target) -> tuple[bool, str]:
     return True, f"the monitor has judged {judged} window(s) of served predictions ({MONITOR_STATE})"
 
 
+def serving_skew(t: Target) -> tuple[bool, str]:
+    """The monitor recomputed served history features (monitoring/skew.py); none of the latest differ past the bar."""
+    state = t.state
+    assert state is not None  # noqa: S101
+    from monitoring.skew import SKEW_LOG, read_log
+
+    windows = [w for w in read_log(state / SKEW_LOG) if w.get("checked")]
+    if not windows:
+        return False, f"no served feature recomputed by the monitor ({SKEW_LOG})"
+    checked = sum(int(w["checked"]) for w in windows)  # type: ignore[call-overload]
+    differing = sum(int(w["differing"]) for w in windows)  # type: ignore[call-overload]
+    alerts = [str(w["window"]) for w in windows if w.get("alert")]
+    latest = windows[-1]
+    text = (
+        f"{differing} of {checked} served rows differ from the point-in-time join over {len(windows)} window(s); "
+        f"latest {latest['window']}: {latest['differing']} of {latest['checked']}"
+    )
+    if latest.get("alert"):
+        return False, f"serving skew alert: {text}"
+    return True, text + (f" (earlier alerts: {', '.join(alerts[:3])})" if alerts else "")
+
+
 def model_cards(t: Target) -> tuple[bool, str]:
     cards = glob_state(t, MODEL_CARD_GLOBS)
     return bool(cards), f"model card(s): {listed(t, cards)}" if cards else "no model card in the state folder"

@@ -61,6 +61,7 @@ TABLE = (
     ("model_selection", L, "a champion chosen across families", "make pipeline LEVEL=3", lp.model_selection),
     ("drift_reports", L, "drift reports", "make pipeline LEVEL=2 (drift alert), make monitor", lp.drift_reports),
     ("monitor_judging", L, "a monitor judging served traffic", "the Level 3 loop (make pipeline)", lp.monitor_judging),
+    ("serving_skew", L, "served features match training's join", "the Level 3 loop (make pipeline)", lp.serving_skew),
     ("canary_history", L, "a canary decision", "make canary-demo (or the Level 3 loop)", lp.canary_history),
     ("retraining_triggered", L, "drift-triggered retraining", "the Level 3 loop", lp.retraining_triggered),
     ("model_cards", L, "model cards", "governance/: cards for registered versions", lp.model_cards),

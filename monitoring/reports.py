@@ -29,6 +29,7 @@ from core.sections import DriftSettings, FeatureDrift
 from core.settings import Settings
 from monitoring.labels import WindowLabel
 from monitoring.reference import PREDICTION
+from monitoring.skew import SkewCheck
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class WindowReport:
     html: str
     json: str
     data_quality_failures: list[str] = field(default_factory=list)
+    serving_skew: SkewCheck | None = None  # served history features recomputed (monitoring/skew.py)
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
@@ -91,6 +93,7 @@ class WindowReport:
     def as_dict(self) -> dict[str, Any]:
         summary = asdict(self)
         summary["drifted_columns"] = [str(c) for c in self.drifted_columns]
+        summary["serving_skew"] = self.serving_skew.as_dict() if self.serving_skew else None
         return summary
 
 

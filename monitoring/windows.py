@@ -25,6 +25,7 @@ ANSWER_FIELDS = (
     LOGGED_AT,
     REQUEST_ID,
     "entity",  # the request's entity, whatever the contract names it (serving/runtime.py)
+    "event_time",  # the event's time: the request's own, or when it arrived
     "variant",
     "model_version",
     "probability",

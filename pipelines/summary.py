@@ -164,7 +164,10 @@ def monitor_rows(outcome: MonitorResult) -> list[str]:
         alert = (
             f"; DATA QUALITY ALERT ({len(report.data_quality_failures)} checks)" if report.data_quality_failures else ""
         )
-        lines.append(f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}\n  -> {judged.decision}")
+        skewed = f"; {report.serving_skew}" if report.serving_skew is not None else ""
+        lines.append(
+            f"{report.window}: {report.drift_share:.0%} drifted (top: {top}){alert}{skewed}\n  -> {judged.decision}"
+        )
     lines += outcome.quality
     lines += [f"PREDICTION LOG: {problem}" for problem in outcome.log_problems]
     lines = [escape(line) for line in lines]

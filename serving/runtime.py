@@ -10,6 +10,7 @@ Both go through ``_routed``: if the challenger raises, the champion answers inst
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -22,7 +23,8 @@ import pandas as pd
 
 from core import registry
 from core.settings import Settings
-from features.store import OnlineFeatures
+from features.freshness import FreshHistory
+from features.store import HISTORY_VIEW, OnlineFeatures
 from serving.canary import CanaryState, Variant, read_state, route, state_path
 from serving.models import LoadedModel, load_alias
 from serving.prediction_log import PredictionLog, clean_features
@@ -33,6 +35,7 @@ T = TypeVar("T")
 
 
 ENTITY = "entity"  # the prediction log's field for the request's entity, whatever the contract calls it
+EVENT_TIME = "event_time"  # ...and for the event's time: the request's, or when it arrived
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class ServingRuntime:
         self.models = service_models(settings.schema_)
         self.entity = settings.schema_.entity
         self.features = OnlineFeatures(settings)
+        self.timestamp = settings.schema_.timestamp
+        self.fresh = (
+            FreshHistory(settings, self.features.store, HISTORY_VIEW) if settings.features.fresh_online else None
+        )
         self.log = PredictionLog(settings.predictions_dir)
         self._lock = threading.Lock()
         self._state_file = state_path(settings)
@@ -143,7 +150,7 @@ class ServingRuntime:
         champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
         if champion is None:
             raise RuntimeError("no champion is loaded")
-        frame = self.features(pd.DataFrame([request.model_dump(exclude={"request_id"})]))
+        frame = self.features(pd.DataFrame([request.model_dump(exclude={"request_id", self.timestamp})]))
         variant: Variant = route(getattr(request, self.entity), state) if challenger else "champion"
         model = challenger if variant == "challenger" and challenger else champion
         try:
@@ -155,7 +162,24 @@ class ServingRuntime:
             return Routed(work(champion, frame), champion, "champion", frame, fallback, challenger, state)
 
     def answer(self, request: Any) -> Answer:
-        """Score one request: route, look up features, score, log."""
+        """Score one request: route, look up features, score, log; then its entity's history row goes online.
+
+        With ``features.fresh_online``, the entity's requests take turns (``FreshHistory.hold``),
+        so its next request is looked up after this one's row is written.
+        """
+        event_time = getattr(request, self.timestamp) or dt.datetime.now(dt.UTC)
+        if self.fresh is None:
+            return self._answer(request, event_time)
+        entity = getattr(request, self.entity)
+        with self.fresh.hold(entity):
+            answer = self._answer(request, event_time)
+            try:
+                self.fresh.record(entity, event_time, request.model_dump())
+            except Exception:  # answered and logged already: the row comes with the next materialization
+                logger.exception("could not write %s's history row online", entity)
+        return answer
+
+    def _answer(self, request: Any, event_time: dt.datetime) -> Answer:
         started = time.perf_counter()
         routed = self._routed(request, lambda model, frame: model.risk(frame))
         probability, model, challenger = routed.result, routed.model, routed.challenger
@@ -182,6 +206,7 @@ class ServingRuntime:
             {
                 "request_id": decision.request_id,
                 ENTITY: entity,
+                EVENT_TIME: event_time.isoformat(),
                 "variant": routed.variant,
                 "model_version": model.version,
                 **model.lineage,

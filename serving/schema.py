@@ -4,9 +4,10 @@ One set of models per contract, shared by the service (and so its OpenAPI docume
 the traffic simulator and the tests. A request carries the entity (whose history the
 feature store holds) and every feature column of the contract: numbers within the
 contract's range (optional, null allowed, when the contract allows missing values),
-categories from its list. Anything unexpected is refused with a 4xx that names the
-field: extra fields, wrong types (strict: no strings or booleans for numbers), NaN or
-infinite numbers, values out of range, unknown categories.
+categories from its list, and optionally the event's time (the contract's timestamp).
+Anything unexpected is refused with a 4xx that names the field: extra fields, wrong
+types (strict: no strings or booleans for numbers), NaN or infinite numbers, values out
+of range, unknown categories.
 
 An answer carries the entity under the contract's own name, the probability that the
 label is 1, the decision (``schema.decisions``: positive at or above the threshold),
@@ -15,6 +16,7 @@ the threshold, and which model version and variant answered.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -66,6 +68,9 @@ def _request_fields(schema: Schema) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "request_id": (REQUEST_ID, None),
         schema.entity: (Annotated[str, Field(min_length=1, max_length=64, pattern=ENTITY_PATTERN)], ...),
+        # When the event happened (optional; the service takes the time it arrives): the
+        # entity's history row for it is stamped from this time (features/freshness.py).
+        schema.timestamp: (dt.datetime | None, None),
     }
     for name in schema.numeric_features:
         spec = schema.numeric[name]
@@ -141,6 +146,9 @@ def request_bodies(
     for record in records:
         body = {str(k): (None if pd.isna(v) else v) for k, v in record.items()}
         body[schema.entity] = str(body[schema.entity])
+        stamp = body.get(schema.timestamp)
+        if stamp is not None:
+            body[schema.timestamp] = pd.Timestamp(stamp).isoformat()
         for name in schema.numeric_features:
             value = body.get(name)
             if value is not None:

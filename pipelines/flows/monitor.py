@@ -78,7 +78,8 @@ def monitor(
 
     for window in steps.fresh_windows(settings, predictions, state):
         labels[window.name] = steps.label_for(state, result.champion, traffic)
-        report = judge_window(settings, result.champion, window, labels[window.name])
+        earlier = predictions[predictions[windows.LOGGED_AT] < window.start] if len(predictions) else None
+        report = judge_window(settings, result.champion, window, labels[window.name], earlier)
         state = steps.decide_on_drift(settings, result, report, window, state, now)
 
     delivered, waiting = windows.load_labels(settings), []

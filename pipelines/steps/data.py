@@ -115,6 +115,6 @@ def serve_features(settings: Settings) -> StoreState:
     feature_store = store.apply_definitions(settings)
     table = pd.read_parquet(store.history_table_path(settings), columns=[settings.schema_.timestamp])
     until = pd.Timestamp(table[settings.schema_.timestamp].max()).to_pydatetime() + dt.timedelta(seconds=1)
-    store.materialize(feature_store, settings, until)
-    log().info("Feast: applied %s, online store loaded until %s", settings.features.service_name, until)
+    how = store.materialize(feature_store, settings, until)
+    log().info("Feast: applied %s, online store loaded until %s (%s)", settings.features.service_name, until, how)
     return StoreState(settings.features.service_name, [store.HISTORY_VIEW], until.isoformat())

@@ -15,7 +15,7 @@ from core import registry
 from core.settings import Settings
 from features.validation import validate_served_window
 from governance import audit
-from monitoring import decisions, policy, report_queue, reports, windows
+from monitoring import decisions, policy, report_queue, reports, skew, windows
 from monitoring import drift_alert as alerts
 from monitoring.labels import WindowLabel
 from monitoring.reference import reference_for
@@ -50,13 +50,18 @@ def label_for(state: policy.MonitorState, version: str, traffic: dict[str, str] 
 
 
 def judge_window(
-    settings: Settings, version: str, window: windows.Window, label: WindowLabel | None = None
+    settings: Settings,
+    version: str,
+    window: windows.Window,
+    label: WindowLabel | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> reports.WindowReport:
     """Drift verdicts and data-quality checks of one window; its full report is queued.
 
     The verdicts are Evidently's drift tests alone (``monitoring/decisions.py``); the full
     report follows in the background (``monitoring/report_queue.py``). A data-quality
-    failure alerts, never stops.
+    failure alerts, never stops. ``earlier``, the log before the window, tells the
+    serving-skew check which events were served before (``monitoring/skew.py``).
     """
     reference = reference_for(settings, version)
     report = decisions.judge(settings, reference, window.rows, window.name)
@@ -73,13 +78,24 @@ def judge_window(
             len(checked.failures),
             "\n    ".join(report.data_quality_failures),
         )
+    report.serving_skew = skew.check_window(settings, window.name, window.rows, earlier)
+    skew.record(settings, report.serving_skew)
+    if report.serving_skew.alert:
+        log().error(
+            "ALERT %s in %s, above monitoring.skew.max_share %.1%%: the online store is behind the data.\n    %s",
+            report.serving_skew,
+            window.name,
+            100 * settings.monitoring.skew.max_share,
+            "\n    ".join(report.serving_skew.examples),
+        )
     drifted = ", ".join(str(c) for c in report.drifted_columns[:5]) or "none"
     log().info(
-        "%s: %d rows, %.0f%% of features drifted (%s); report %s",
+        "%s: %d rows, %.0f%% of features drifted (%s); %s; report %s",
         window.name,
         report.rows,
         100 * report.drift_share,
         drifted,
+        report.serving_skew,
         report.html,
     )
     return report

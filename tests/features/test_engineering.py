@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from core.settings import Settings
-from features.engineering import AVAILABILITY_LAG, complete_features, entity_history, history_feature_names
+from features.engineering import (
+    AVAILABILITY_LAG,
+    complete_features,
+    entity_history,
+    history_feature_names,
+    latest_history_row,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -75,3 +81,29 @@ def test_history_over_a_column_the_data_lacks_is_refused(settings: Settings) -> 
             settings.schema_,
             settings.features,
         )
+
+
+def test_the_serving_path_row_is_the_history_tables_row_for_every_event(settings: Settings) -> None:
+    """``latest_history_row`` (one entity, on the request path) gives ``entity_history``'s rows:
+    every event's, with events leaving the window and missing values skipped alike."""
+    rng = np.random.default_rng(3)
+    days = np.sort(rng.choice(400, size=40, replace=False))
+    raw = pd.DataFrame(
+        {
+            "customer_id": "A",
+            "event_timestamp": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(days, unit="D"),
+            "loan_amount": rng.uniform(500, 50000, 40),
+            "credit_utilization": np.where(rng.random(40) < 0.3, np.nan, rng.random(40)),  # gaps, a whole window too
+            "num_late_payments_12m": rng.integers(0, 5, 40).astype(float),
+            "num_credit_inquiries_6m": rng.integers(0, 4, 40).astype(float),
+        }
+    )
+    raw.loc[5:12, "credit_utilization"] = np.nan
+    table = entity_history(raw, settings.schema_, settings.features)
+    fields = list(settings.features.history)
+    for n in range(1, len(raw) + 1):
+        seen = raw.head(n)
+        row = latest_history_row(
+            "A", list(seen["event_timestamp"]), seen[fields].to_numpy(), settings.schema_, settings.features
+        )
+        pd.testing.assert_frame_equal(row, table.iloc[[n - 1]].reset_index(drop=True), check_dtype=False, rtol=1e-9)

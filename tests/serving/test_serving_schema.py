@@ -83,7 +83,8 @@ def test_the_request_and_answer_follow_the_data_contract(params: Path) -> None:
     schema = load_settings(params, environ={}).schema_
     models = service_models(schema)
     fields = models.request.model_fields
-    assert set(fields) == {"request_id", schema.entity, *schema.feature_columns}
+    assert set(fields) == {"request_id", schema.entity, schema.timestamp, *schema.feature_columns}
+    assert not fields[schema.timestamp].is_required()  # the event's time is optional: the service takes now
     documented = models.request.model_json_schema()["properties"]  # what the OpenAPI document shows
     for name in schema.numeric_features:
         spec, shown = schema.numeric[name], documented[name]

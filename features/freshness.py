@@ -1,0 +1,125 @@
+"""The online store kept current at request time: each answered event's history row, written to Feast.
+
+A history row is an entity's trailing-window aggregates *including* one event, known a
+second after it (``features/engineering.py``). Materializing writes those rows only
+for the data that has landed; an entity that comes back before its last event lands
+would otherwise be served the history of the last materialization. ``FreshHistory``
+closes that gap on the serving side:
+
+* it keeps each entity's raw events of the trailing window: seeded from the landed
+  batches when the service starts, and added to as the service answers;
+* after an event is answered it recomputes the entity's row over the entity's events
+  in the window (``latest_history_row``: the window and aggregates of ``entity_history``,
+  which builds the offline table, held to the same rows by a test), so an old event
+  leaving the window leaves the aggregates too, and writes it with Feast's
+  ``write_to_online_store``;
+* ``hold(entity)`` serializes one entity's requests (a lock per entity, striped), so
+  the row of one event is in the store before the same entity's next request reads it.
+
+The offline side needs no push: the served events land as weekly batches, and the
+history table rebuilt from them holds the same rows (the parity test checks this
+through the real service). ``features.fresh_online: false`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from core.settings import Settings
+from features.engineering import latest_history_row
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+logger = logging.getLogger(__name__)
+STRIPES = 64  # locks shared by entities: two entities wait on each other only if they hash alike
+
+
+class FreshHistory:
+    """Each entity's recent raw events, and the online row they make, written as events are answered."""
+
+    def __init__(self, settings: Settings, feature_store: FeatureStore, view: str) -> None:
+        self.settings = settings
+        self.store = feature_store
+        self.view = view
+        schema = settings.schema_
+        self.entity, self.timestamp = schema.entity, schema.timestamp
+        self.fields = list(settings.features.history)
+        self.window = pd.Timedelta(days=settings.features.window_days)
+        self._events: dict[str, list[tuple[pd.Timestamp, tuple[Any, ...]]]] = {}
+        self._guard = threading.Lock()  # the dict of events
+        self._stripes = [threading.Lock() for _ in range(STRIPES)]
+        # One write at a time: Feast's SQLite online store shares one connection between
+        # threads, and two transactions on it at once fail ("cannot commit - no transaction").
+        self._write = threading.Lock()
+        self.seeded = self._seed()
+
+    def _seed(self) -> int:
+        """The known events of the trailing window before the newest one; 0 when nothing has landed."""
+        raw = known_events(self.settings)
+        if raw.empty:
+            logger.warning("no landed batches: fresh history rows start from the served events alone")
+            return 0
+        stamps = pd.to_datetime(raw[self.timestamp], utc=True)
+        recent = raw.loc[stamps > stamps.max() - self.window, [self.entity, *self.fields]]
+        for entity, stamp, values in zip(
+            recent[self.entity].astype(str),
+            stamps[recent.index],
+            recent[self.fields].itertuples(index=False, name=None),
+            strict=True,
+        ):
+            self._events.setdefault(entity, []).append((stamp, values))
+        return len(recent)
+
+    @contextlib.contextmanager
+    def hold(self, entity: str) -> Iterator[None]:
+        """One request of ``entity`` at a time, from its feature lookup to its row's write."""
+        with self._stripes[zlib.crc32(entity.encode()) % STRIPES]:
+            yield
+
+    def record(self, entity: str, event_time: dt.datetime | None, values: Mapping[str, Any]) -> pd.DataFrame:
+        """Add an answered event and write the entity's new history row online; returns the row.
+
+        ``event_time`` is the event's own time when the request carries it (the contract's
+        timestamp), else now. Call it inside ``hold(entity)``.
+        """
+        stamp = pd.Timestamp(event_time or dt.datetime.now(dt.UTC))
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        event = (stamp, tuple(values.get(name) for name in self.fields))
+        with self._guard:
+            kept = [e for e in self._events.get(entity, []) if e[0] != stamp] + [event]
+            newest = max(e[0] for e in kept)
+            kept = [e for e in kept if e[0] > newest - self.window]
+            self._events[entity] = kept
+        numbers = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
+        row = latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
+        with self._write:
+            self.store.write_to_online_store(self.view, row)
+        return row
+
+
+def known_events(settings: Settings) -> pd.DataFrame:
+    """Every event the platform holds: accepted batches (``data/raw``) and those landed since, not yet
+    accepted by a training run; the entity, the time and the ``features.history`` columns, in event order."""
+    from features import ingest
+
+    schema = settings.schema_
+    columns = list(dict.fromkeys([schema.entity, schema.timestamp, *settings.features.history]))
+    tie = [schema.tie_breaker] if schema.duplicate_events.action == "keep" and schema.tie_breaker else []
+    paths = [*ingest.accepted_batches(settings), *ingest.landed_batches(settings)]
+    if not paths:
+        return pd.DataFrame(columns=columns)
+    frames = [pd.read_parquet(p, columns=list(dict.fromkeys([*columns, *tie]))) for p in paths]
+    frame = pd.concat(frames, ignore_index=True)
+    frame[schema.timestamp] = pd.to_datetime(frame[schema.timestamp], utc=True)
+    frame = ingest.break_ties(frame.drop_duplicates(), schema)
+    return frame.sort_values(schema.timestamp, kind="stable").reset_index(drop=True)[columns]
