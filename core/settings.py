@@ -29,6 +29,7 @@ from core.sections import (
     ModelCardSettings,
     MonitoringSettings,
     PrefectSettings,
+    ServingSettings,
     TrainingSettings,
     ValidationSettings,
 )
@@ -77,6 +78,7 @@ class Settings(Strict):
     prefect: PrefectSettings = PrefectSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dvc: DvcSettings = DvcSettings()
+    serving: ServingSettings = ServingSettings()
     governance: GovernanceSettings = GovernanceSettings()
     model_card: ModelCardSettings = ModelCardSettings()
 

@@ -23,6 +23,7 @@ the built classes themselves, not names BentoML would look up in this module.)
 """
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -55,6 +56,11 @@ STAGES = bentoml.metrics.Histogram(
     labelnames=["stage"],
     buckets=STAGE_BUCKETS,
 )
+
+
+def usable_cpus() -> int | None:
+    """The cores this process may run on (its affinity, which a container's cpuset narrows), else all of them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def build_service(settings: Settings) -> Any:
@@ -122,8 +128,10 @@ def build_service(settings: Settings) -> Any:
 
     service = bentoml.service(
         name=settings.features.service,  # credit_default for the demo lender
-        workers=1,
-        threads=4,  # the default of 1 would queue every request behind the one in flight
+        # One worker per core (params.yaml serving.workers): on 2 cores, 2 workers answered 1.8x the requests
+        # of one at concurrency 32 (make bench-serving). Each worker follows the canary state file on its own.
+        workers=settings.serving.worker_count(usable_cpus()),
+        threads=settings.serving.threads,
         traffic={"timeout": 30},
         logging={"access": {"enabled": True, "skip_paths": ["/livez", "/readyz", "/healthz", "/metrics"]}},
     )(CreditService)
