@@ -6,6 +6,9 @@ and sends the same applications to each at concurrency 1, 8 and 32. The service 
 measured champion-only, as a 50% canary and in shadow mode. Baselines: the in-process
 path (feature lookup and model, no HTTP), split into its parts, and the minimal app.
 Client and servers share this machine's cores, so read the ratios, not the absolutes.
+It then prints the targets as ratios from the same run (canary throughput at concurrency
+32 against the minimal app, p99/p50 at concurrency 1 on every path, errors), the load
+average, and the mean time of each stage inside the service (its ``credit_stage_seconds``).
 
 The load comes from ``wrk`` (C, event loop; Debian package ``wrk``) when it is installed,
 otherwise from Python client threads, whose own overhead (a few ms per request and a

@@ -8,7 +8,8 @@ Endpoints:
 * ``POST /explain``: the same body as ``/predict``; the top contributing features of the
   model that would answer (``governance/explain.py``), in log-odds. Not logged.
 * ``POST /canary``: what the service routes by right now (versions, weight, shadow).
-* ``GET /metrics``: Prometheus, with requests, errors and latency per variant.
+* ``GET /metrics``: Prometheus, with requests, errors and latency per variant, and each
+  request's time per stage inside the service (``credit_stage_seconds``).
 
 Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS`` and
 ``MLOPS_STATE_DIR`` in the environment, as ``make serve`` sets them).
