@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -288,6 +288,23 @@ class ModelCardSettings(Strict):
     intended_use: str = ""
     out_of_scope: str = ""
     limitations: str = ""
+
+
+class ServingSettings(Strict):
+    """How the prediction service runs: its worker processes and each one's request threads."""
+
+    # "auto": one worker per core, at most MAX_AUTO_WORKERS (each holds the stack and both
+    # models, about 400 MB). Workers route by the same canary state file and BentoML sums
+    # their metrics, so a canary reads the same with one or several.
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
+    threads: int = Field(4, ge=1, le=256)  # per worker; 1 would queue every request behind the one in flight
+
+    MAX_AUTO_WORKERS: ClassVar[int] = 4
+
+    def worker_count(self, cpus: int | None) -> int:
+        if self.workers != "auto":
+            return self.workers
+        return max(1, min(cpus or 1, self.MAX_AUTO_WORKERS))
 
 
 class GovernanceSettings(Strict):

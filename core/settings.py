@@ -29,6 +29,7 @@ from core.sections import (
     ModelCardSettings,
     MonitoringSettings,
     PrefectSettings,
+    ServingSettings,
     TrainingSettings,
     ValidationSettings,
 )
@@ -77,6 +78,7 @@ class Settings(Strict):
     prefect: PrefectSettings = PrefectSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dvc: DvcSettings = DvcSettings()
+    serving: ServingSettings = ServingSettings()
     governance: GovernanceSettings = GovernanceSettings()
     model_card: ModelCardSettings = ModelCardSettings()
 
@@ -93,6 +95,23 @@ class Settings(Strict):
                 if column not in numeric:
                     raise ValueError(f"features.ratios.{name}: {column!r} is not a numeric column of the schema")
         return self
+
+    @model_validator(mode="after")
+    def _fresh_rows_need_one_service_process(self) -> Settings:
+        # features.fresh_online keeps each entity's recent events, and the turn its requests take
+        # from lookup to write, in the service's memory: two workers would each write a row that
+        # lacks the other's events. "auto" resolves to one worker then (service_workers).
+        workers = self.serving.workers
+        if self.features.fresh_online and workers != "auto" and workers > 1:
+            raise ValueError(
+                f"serving.workers: {workers} workers with features.fresh_online: each worker would write history "
+                "rows missing the other workers' events; use 1 (or auto), or turn fresh_online off"
+            )
+        return self
+
+    def service_workers(self, cpus: int | None) -> int:
+        """The service's worker processes: one while fresh rows are written online, else ``serving.workers``."""
+        return 1 if self.features.fresh_online else self.serving.worker_count(cpus)
 
     @model_validator(mode="after")
     def _gate_names_known_columns(self) -> Settings:

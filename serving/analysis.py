@@ -25,6 +25,9 @@ from serving.significance import Interval, share_exceeds, share_exceeds_other
 # The service's latency histogram buckets (seconds): fine around a request's few
 # milliseconds, so a bar such as "twice the champion's p99" falls near a bound.
 LATENCY_BUCKETS = (0.002, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
+# The stages of one request inside the service (a feature read, a model call, a log line) take
+# tenths of a millisecond: finer buckets, up to the stalls a tail is made of.
+STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
 @dataclass

@@ -24,6 +24,7 @@ def test_the_shipped_params_file_is_valid() -> None:
         ("data", {"start_date": "2026-01-06"}, "is not a Monday"),
         ("validation", {"label_rate": {"min": 0.1, "max": 3}}, "validation.label_rate.max"),
         ("training", {"typo_knob": 1}, "training.typo_knob"),
+        ("serving", {"workers": "many"}, "serving.workers"),
     ],
 )
 def test_a_bad_value_fails_naming_its_key(tmp_path: Path, section: str, values: dict[str, object], named: str) -> None:
@@ -120,3 +121,19 @@ def test_a_key_naming_a_column_the_contract_lacks_fails_at_load(
 def test_engineered_features_may_be_monitored_by_name(tmp_path: Path) -> None:
     settings = load_settings(write_params(tmp_path), {"monitoring.trigger.critical_features": ["loan_to_income"]})
     assert settings.monitoring.trigger.critical_features == ("loan_to_income",)
+
+
+def test_auto_serving_workers_follow_the_cores_within_a_cap() -> None:
+    from core.sections import ServingSettings
+
+    assert [ServingSettings().worker_count(cpus) for cpus in (None, 1, 2, 64)] == [1, 1, 2, 4]
+    assert ServingSettings(workers=3).worker_count(64) == 3
+
+
+def test_fresh_online_rows_keep_the_service_to_one_process(tmp_path: Path) -> None:
+    """Each worker would write history rows missing the others' events: auto gives one, more is refused by name."""
+    assert load_settings(write_params(tmp_path), environ={}).service_workers(64) == 1
+    off = load_settings(write_params(tmp_path, features={"fresh_online": False}), environ={})
+    assert off.service_workers(2) == 2
+    with pytest.raises(SettingsError, match=r"serving\.workers"):
+        load_settings(write_params(tmp_path, serving={"workers": 2}), environ={})

@@ -33,6 +33,7 @@ def prepare_workspace(folder: Path) -> tuple[Settings, pd.DataFrame]:
         data={"history_weeks": 5, "applications_per_week": 400, "customers": 300},
         gate={"minimums": {}, "maximums": {}},
         governance={"policy_file": str(policy)},
+        serving={"workers": 1},  # one process per test server: these test behaviour, not throughput
     )
     # environ={}: MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI, so an earlier
     # module's store would otherwise override this workspace's (module fixtures run

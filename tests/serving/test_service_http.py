@@ -52,7 +52,10 @@ def test_an_answer_names_its_model_in_body_and_headers(served: tuple[Server, pd.
     assert answer.headers["x-model-version"] == "1" and answer.headers["x-model-variant"] == "champion"
     assert 0 < body["probability"] < 1 and body["decision"] in {"approve", "decline"}
     assert httpx.get(server.url + "/healthz").status_code == 200
-    assert 'credit_requests_total{model_version="1",variant="champion"}' in httpx.get(server.url + "/metrics").text
+    metrics = httpx.get(server.url + "/metrics").text
+    assert 'credit_requests_total{model_version="1",variant="champion"}' in metrics
+    for stage in ("features", "route", "model", "decision", "log", "metrics"):  # where each request's time went
+        assert f'credit_stage_seconds_count{{stage="{stage}"}}' in metrics, stage
 
 
 def test_explain_gives_the_top_features_that_add_up_to_the_answer(served: tuple[Server, pd.DataFrame]) -> None:
