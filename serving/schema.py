@@ -21,7 +21,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from core.contract import Schema
 
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 Variant = Literal["champion", "challenger"]
 ENTITY_PATTERN = r"^[A-Za-z0-9_.:@-]+$"
 REQUEST_ID = Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def _date_time_text(value: Any) -> Any:
+    """Only text is a time here: lax pydantic reads a number (or a boolean) as seconds since 1970,
+    where the OpenAPI document promises a date-time string (the fuzzing tier found it)."""
+    if value is not None and not isinstance(value, str | dt.datetime):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+EVENT_TIME = Annotated[dt.datetime | None, BeforeValidator(_date_time_text)]
 
 
 class _Request(BaseModel):
@@ -70,7 +81,7 @@ def _request_fields(schema: Schema) -> dict[str, Any]:
         schema.entity: (Annotated[str, Field(min_length=1, max_length=64, pattern=ENTITY_PATTERN)], ...),
         # When the event happened (optional; the service takes the time it arrives): the
         # entity's history row for it is stamped from this time (features/freshness.py).
-        schema.timestamp: (dt.datetime | None, None),
+        schema.timestamp: (EVENT_TIME, None),
     }
     for name in schema.numeric_features:
         spec = schema.numeric[name]

@@ -62,6 +62,8 @@ def test_a_good_application_parses() -> None:
         ({"loan_amount": True}, "loan_amount"),  # strict: a boolean is not a number
         ({"surprise": 1}, "surprise"),
         ({"customer_id": "robert'); DROP TABLE"}, "customer_id"),
+        ({"event_timestamp": 0}, "event_timestamp"),  # a number is no date-time (lax mode read it as 1970)
+        ({"event_timestamp": False}, "event_timestamp"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(change: dict[str, Any], field: str) -> None:
