@@ -1,9 +1,12 @@
 """Module 4, exercise 1: one definition, two read paths.
 
 Picks a customer from the accepted raw data, reads the history features the online
-store answers for them (the serving path, ``features/store.py: OnlineFeatures``) and
-the same customer's latest row of the engineered table (the training path's source,
-``data/features/entity_history.parquet``), and prints both side by side.
+store answers for them (the serving path, ``features/store.py: OnlineFeatures``), and
+recomputes the same customer's latest history row with the training path's definition
+(``features/engineering.py: entity_history``) over every event the platform holds: the
+accepted batches and the ones landed since the last training. The online store is
+current at request time (``features.fresh_online``), so the table of the last training
+(``data/features/entity_history.parquet``) may lag it; the definition may not.
 
     .venv/bin/python -m docs.workshop.exercises.online_vs_table [CUSTOMER_ID]
 
@@ -28,12 +31,14 @@ def main(argv: list[str]) -> int:
     entity, timestamp = settings.schema_.entity, settings.schema_.timestamp
     raw = ingest.load_raw(settings)
     customer = argv[0] if argv else raw[entity].value_counts().index[0]  # someone who applied often
-    table = pd.read_parquet(store.history_table_path(settings))
-    latest = table[table[entity] == customer].sort_values(timestamp).iloc[-1]
+    landed = [ingest.read_table(path) for path in ingest.landed_batches(settings)]
+    events = pd.concat([raw, *landed], ignore_index=True)
+    rows = engineering.entity_history(events[events[entity] == customer], settings.schema_, settings.features)
+    latest = rows.sort_values(timestamp).iloc[-1]
     request = raw[raw[entity] == customer].tail(1).reset_index(drop=True)
     online = store.OnlineFeatures(settings)(request).iloc[0]
 
-    print(f"customer {customer}: history features, online store vs the table's latest row ({latest[timestamp]})")
+    print(f"customer {customer}: history features, online store vs the definition's latest row ({latest[timestamp]})")
     same = True
     for name in engineering.history_feature_names(settings.features):
         served, stored = float(online[name]), float(latest[name])
