@@ -18,11 +18,10 @@ from __future__ import annotations
 import math
 import sys
 
-import pandas as pd
 
 from core.environment import apply_tool_environment
 from core.settings import load_settings
-from features import engineering, ingest, store
+from features import engineering, freshness, ingest, store
 
 
 def main(argv: list[str]) -> int:
@@ -31,8 +30,7 @@ def main(argv: list[str]) -> int:
     entity, timestamp = settings.schema_.entity, settings.schema_.timestamp
     raw = ingest.load_raw(settings)
     customer = argv[0] if argv else raw[entity].value_counts().index[0]  # someone who applied often
-    landed = [ingest.read_table(path) for path in ingest.landed_batches(settings)]
-    events = pd.concat([raw, *landed], ignore_index=True)
+    events = freshness.known_events(settings)  # accepted and landed batches: what the service started from
     rows = engineering.entity_history(events[events[entity] == customer], settings.schema_, settings.features)
     latest = rows.sort_values(timestamp).iloc[-1]
     request = raw[raw[entity] == customer].tail(1).reset_index(drop=True)
