@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import sys
 
-
 from core.environment import apply_tool_environment
 from core.settings import load_settings
 from features import engineering, freshness, ingest, store
