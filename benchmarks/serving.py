@@ -196,7 +196,7 @@ def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict
         "feature lookup": statistics.median(lookup),
         "model": statistics.median(model),
         "total": statistics.median(total),
-        "history row written online (features.fresh_online, after the answer)": statistics.median(write),
+        "history row computed and written (fresh_online: the writer thread's work)": statistics.median(write),
         f"total per request, {BATCH} requests in one read and one model call": statistics.median(batched),
     }
 

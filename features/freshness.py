@@ -13,8 +13,13 @@ closes that gap on the serving side:
   which builds the offline table, held to the same rows by a test), so an old event
   leaving the window leaves the aggregates too, and writes it with Feast's
   ``write_to_online_store``;
-* ``hold(entity)`` serializes one entity's requests (a lock per entity, striped), so
-  the row of one event is in the store before the same entity's next request reads it.
+* an entity's requests take turns (a lock per entity, striped): the service takes the
+  entity's turn before its feature lookup and hands it, with the answered event, to one
+  writer thread (``hand_over``). The answer goes back at once; the writer computes the
+  row, writes the rows waiting for it in one ``write_to_online_store`` call, and only
+  then gives the turns back. So the row of one event is in the store before the same
+  entity's next request reads it, and the write is not on any request's path.
+  ``record`` does the same in the caller's thread (tests, the benchmark).
 
 The offline side needs no push: the served events land as weekly batches, and the
 history table rebuilt from them holds the same rows (the parity test checks this
@@ -24,8 +29,10 @@ through the real service). ``features.fresh_online: false`` turns it off.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import queue
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
@@ -41,7 +48,18 @@ if TYPE_CHECKING:
     from feast import FeatureStore
 
 logger = logging.getLogger(__name__)
-STRIPES = 64  # locks shared by entities: two entities wait on each other only if they hash alike
+STRIPES = 1024  # locks shared by entities: two entities wait on each other only if they hash alike
+WRITE_BATCH = 256  # rows the writer puts in one write_to_online_store call, at most
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answered:
+    """An answered event waiting for its row to be written, and the entity's turn to give back after."""
+
+    entity: str
+    stamp: pd.Timestamp
+    values: tuple[Any, ...]
+    turn: threading.Lock
 
 
 class FreshHistory:
@@ -61,6 +79,10 @@ class FreshHistory:
         # One write at a time: Feast's SQLite online store shares one connection between
         # threads, and two transactions on it at once fail ("cannot commit - no transaction").
         self._write = threading.Lock()
+        # Bounded without a limit of its own: every waiting event holds a different stripe.
+        self._queue: queue.SimpleQueue[_Answered | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._writer_start = threading.Lock()
         self.seeded = self._seed()
 
     def _seed(self) -> int:
@@ -80,31 +102,99 @@ class FreshHistory:
             self._events.setdefault(entity, []).append((stamp, values))
         return len(recent)
 
+    def _stripe(self, entity: str) -> threading.Lock:
+        return self._stripes[zlib.crc32(entity.encode()) % STRIPES]
+
     @contextlib.contextmanager
     def hold(self, entity: str) -> Iterator[None]:
-        """One request of ``entity`` at a time, from its feature lookup to its row's write."""
-        with self._stripes[zlib.crc32(entity.encode()) % STRIPES]:
+        """One request of ``entity`` at a time, for callers that write the row themselves (``record``)."""
+        with self._stripe(entity):
             yield
 
+    def take_turn(self, entity: str) -> threading.Lock:
+        """Wait for ``entity``'s turn: its earlier event's row is online. Give it to ``hand_over`` (or release it)."""
+        turn = self._stripe(entity)
+        turn.acquire()
+        return turn
+
+    def hand_over(
+        self, turn: threading.Lock, entity: str, event_time: dt.datetime | None, values: Mapping[str, Any]
+    ) -> None:
+        """Queue an answered event for the writer, which gives ``turn`` back once the entity's row is online."""
+        if self._writer is None:
+            with self._writer_start:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="fresh-history-writer", daemon=True)
+                    self._writer.start()
+        self._queue.put(_Answered(entity, _utc(event_time), self._values(values), turn))
+
     def record(self, entity: str, event_time: dt.datetime | None, values: Mapping[str, Any]) -> pd.DataFrame:
-        """Add an answered event and write the entity's new history row online; returns the row.
+        """Add an answered event and write the entity's new history row online, here; returns the row.
 
         ``event_time`` is the event's own time when the request carries it (the contract's
         timestamp), else now. Call it inside ``hold(entity)``.
         """
-        stamp = pd.Timestamp(event_time or dt.datetime.now(dt.UTC))
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        event = (stamp, tuple(values.get(name) for name in self.fields))
+        row = self._row(entity, _utc(event_time), self._values(values))
+        with self._write:
+            self.store.write_to_online_store(self.view, row)
+        return row
+
+    def close(self, seconds: float = 10.0) -> None:
+        """Write what is waiting, then stop the writer."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(seconds)
+
+    def _values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values.get(name) for name in self.fields)
+
+    def _row(self, entity: str, stamp: pd.Timestamp, values: tuple[Any, ...]) -> pd.DataFrame:
+        """The entity's history row including this event; the event joins the entity's window."""
         with self._guard:
-            kept = [e for e in self._events.get(entity, []) if e[0] != stamp] + [event]
+            kept = [e for e in self._events.get(entity, []) if e[0] != stamp] + [(stamp, values)]
             newest = max(e[0] for e in kept)
             kept = [e for e in kept if e[0] > newest - self.window]
             self._events[entity] = kept
         numbers = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
-        row = latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
-        with self._write:
-            self.store.write_to_online_store(self.view, row)
-        return row
+        return latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
+
+    def _write_loop(self) -> None:
+        """Take what is waiting (up to ``WRITE_BATCH``), write it in one call, give the turns back; until ``close``."""
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            waiting = [first]
+            while len(waiting) < WRITE_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                waiting.append(item)
+            try:
+                rows = []
+                for answered in waiting:
+                    try:
+                        rows.append(self._row(answered.entity, answered.stamp, answered.values))
+                    except Exception:  # answered and logged already: the row comes with the next materialization
+                        logger.exception("could not compute %s's history row", answered.entity)
+                if rows:
+                    with self._write:
+                        self.store.write_to_online_store(self.view, pd.concat(rows, ignore_index=True))
+            except Exception:
+                logger.exception("could not write %d history rows online", len(waiting))
+            finally:
+                for answered in waiting:
+                    answered.turn.release()
+
+
+def _utc(event_time: dt.datetime | None) -> pd.Timestamp:
+    stamp = pd.Timestamp(event_time or dt.datetime.now(dt.UTC))
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def known_events(settings: Settings) -> pd.DataFrame:

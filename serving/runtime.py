@@ -132,6 +132,8 @@ class ServingRuntime:
 
     def close(self) -> None:
         self._stop.set()
+        if self.fresh is not None:
+            self.fresh.close()
         self.log.close()
 
     @property
@@ -240,19 +242,25 @@ class ServingRuntime:
     def answer(self, request: Any) -> Answer:
         """Score one request: route, look up features, score, log; then its entity's history row goes online.
 
-        With ``features.fresh_online``, the entity's requests take turns (``FreshHistory.hold``),
-        so its next request is looked up after this one's row is written.
+        With ``features.fresh_online``, the entity's requests take turns: this one waits for
+        the entity's earlier row to be online, and hands its own to the writer thread
+        (``FreshHistory.hand_over``), which writes it after the answer has gone back.
         """
         event_time = getattr(request, self.timestamp) or dt.datetime.now(dt.UTC)
         if self.fresh is None:
             return self._answer(request, event_time)
         entity = getattr(request, self.entity)
-        with self.fresh.hold(entity):
+        turn = self.fresh.take_turn(entity)
+        try:
             answer = self._answer(request, event_time)
-            try:
-                self.fresh.record(entity, event_time, request.model_dump())
-            except Exception:  # answered and logged already: the row comes with the next materialization
-                logger.exception("could not write %s's history row online", entity)
+        except BaseException:
+            turn.release()
+            raise
+        try:
+            self.fresh.hand_over(turn, entity, event_time, request.model_dump())
+        except Exception:  # answered and logged already: the row comes with the next materialization
+            turn.release()
+            logger.exception("could not queue %s's history row", entity)
         return answer
 
     def _answer(self, request: Any, event_time: dt.datetime) -> Answer:

@@ -86,9 +86,13 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
         store.OnlineFeatures(settings, feature_store),
     )
     served = []
-    for _, event in later.iterrows():  # one at a time, in event order, as the service answers them
+    for _, event in later.iterrows():  # in event order, as the service answers them
+        # The service's way: wait for the entity's turn, read, hand the event to the writer
+        # thread and go on; a returning customer's next read waits for that row.
+        turn = fresh.take_turn(event["customer_id"])
         served.append(reader(event.to_frame().T.reset_index(drop=True)))
-        fresh.record(event["customer_id"], event["event_timestamp"], {str(k): v for k, v in event.items()})
+        fresh.hand_over(turn, event["customer_id"], event["event_timestamp"], {str(k): v for k, v in event.items()})
+    fresh.close()
     online = pd.concat(served, ignore_index=True)
 
     publish_history(settings, pd.concat([raw, later], ignore_index=True))  # the served events landed
