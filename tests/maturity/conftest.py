@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from maturity.scoring import Assessment
 from tests.conftest import ROOMY_GATE, SMALL_DATA, SMALL_TRAINING, write_params
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -40,3 +41,14 @@ def copy_project(target: Path) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
+
+
+def scores(assessment: Assessment) -> dict[str, int]:
+    return {c.component: c.score for c in assessment.components}
+
+
+def failing(assessment: Assessment, level: int) -> dict[str, list[str]]:
+    """What stops each component at ``level``: printed when an assertion fails."""
+    return {
+        c.component: [f"{e.probe}: {e.detail}" for e in c.evidence[level] if not e.ok] for c in assessment.components
+    }

@@ -15,27 +15,15 @@ from pathlib import Path
 import pytest
 
 from core import registry
-from core.environment import apply_tool_environment, tool_environment
+from core.environment import tool_environment
 from core.settings import load_settings
 from maturity.model import COMPONENTS
-from maturity.scoring import Assessment, assess
+from maturity.scoring import assess
 from pipelines.flows import level0, level1
 from pipelines.flows.training import training_pipeline
-from tests.conftest import write_params
-from tests.maturity.conftest import PROJECT
+from tests.maturity.conftest import PROJECT, failing, scores
 
 pytestmark = pytest.mark.e2e
-
-
-def scores(assessment: Assessment) -> dict[str, int]:
-    return {c.component: c.score for c in assessment.components}
-
-
-def failing(assessment: Assessment, level: int) -> dict[str, list[str]]:
-    """What stops each component at ``level``: printed when an assertion fails."""
-    return {
-        c.component: [f"{e.probe}: {e.detail}" for e in c.evidence[level] if not e.ok] for c in assessment.components
-    }
 
 
 def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,41 +97,4 @@ def test_level_2_scores_2_and_dvc_is_checked_not_assumed(project_copy: Path) -> 
     assert [p.name for p, shown in without.practices[2] if shown] == ["data validation"]
 
 
-# The loop on small data (as tests/e2e/test_monitoring_loop.py), with a search over two families.
-LOOP_DATA = {"history_weeks": 6, "applications_per_week": 700, "customers": 1500}
-LOOP_SEARCH = {
-    "budget": 2,
-    "validation_weeks": 1,
-    "primary_metric": "roc_auc",
-    "space": {
-        "logistic_regression": {"C": [0.3], "max_iter": [1000]},
-        "gradient_boosting": {"learning_rate": [0.1], "max_iter": [60], "max_leaf_nodes": [15]},
-    },
-}
-
-
-@pytest.mark.slow
-def test_level_3_the_whole_loop_scores_at_least_3(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Level 3 is the loop: train, serve, traffic, drift, retrain, canary (what `make pipeline` runs)."""
-    from pipelines.flows.loop import run_loop
-
-    params = write_params(
-        project_copy,
-        data=LOOP_DATA,
-        training={"search": LOOP_SEARCH},
-        gate={"min_improvement": 0.0, "latency_budget_ms": 10_000.0},
-        monitoring={"min_rows": 200},
-    )
-    settings = load_settings(params, environ={})
-    environment: dict[str, str] = {}
-    apply_tool_environment(settings, environment)  # the service the loop starts reads the state folder from it
-    for key, value in environment.items():
-        monkeypatch.setenv(key, value)
-
-    result = run_loop(settings, report=lambda line: None)
-    assert result.training is not None and result.training.feature_service == "credit_default_v1"
-    assert result.retrained is not None and result.canary is not None
-
-    at_three = assess(project_copy)
-    reached = scores(at_three)
-    assert all(reached[c] >= 3 for c in COMPONENTS), (reached, failing(at_three, 3), result.aliases)
+# Level 3 is the loop: tests/pipelines/test_loop.py runs it once, then assesses the project it ran in.
