@@ -15,11 +15,13 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import psycopg.sql
 import pytest
 import redis
 
@@ -32,12 +34,13 @@ from infra.loopback import BUCKET, TeamStack
 from serving import controller
 from serving.prediction_log import read
 from serving.schema import request_bodies
+from tests.conftest import ROOMY_GATE, SMALL_DATA, SMALL_TRAINING, write_params
 from tests.serving.conftest import Server, register_model
 
 pytestmark = pytest.mark.integration
 
 
-def query(stack: TeamStack, database: str, sql: str) -> list[tuple[Any, ...]]:
+def query(stack: TeamStack, database: str, sql: str | psycopg.sql.Composed) -> list[tuple[Any, ...]]:
     with psycopg.connect(stack.database_url(database).replace("+psycopg", "")) as connection:
         return connection.execute(sql).fetchall()
 
@@ -67,12 +70,19 @@ def wait_for_champion(url: str, version: str, seconds: float = 60) -> None:
         time.sleep(0.2)
 
 
-def test_train_and_serve_with_the_team_profile(
-    team: TeamStack, workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    params = workspace / "params.yaml"  # the small-data workspace every end-to-end test uses
+@dataclass(frozen=True)
+class Trained:
+    params: Path
+    env: dict[str, str]
+    output: str
+
+
+@pytest.fixture(scope="module")
+def trained(team: TeamStack, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The pipeline, once for the module, exactly as `make pipeline` runs it: a new process, the same command."""
+    # The small-data workspace every end-to-end test uses.
+    params = write_params(tmp_path_factory.mktemp("team"), data=SMALL_DATA, training=SMALL_TRAINING, gate=ROOMY_GATE)
     env = team_environment(team)
-    # The pipeline exactly as `make pipeline` runs it: a new process, the same command.
     done = subprocess.run(
         [sys.executable, "-m", "pipelines", "--params", str(params), "run"],
         cwd=PROJECT_ROOT,
@@ -83,6 +93,13 @@ def test_train_and_serve_with_the_team_profile(
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return Trained(params, env, done.stdout)
+
+
+def test_train_and_serve_with_the_team_profile(
+    team: TeamStack, trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params, env = trained.params, dict(trained.env)
     settings: Settings = load_settings(params, environ=env)
     assert settings.profile == "team" and settings.tracking_uri == team.mlflow_url
 
@@ -90,7 +107,7 @@ def test_train_and_serve_with_the_team_profile(
     runs = query(team, "mlflow", "SELECT status FROM runs")
     assert len(runs) == 1 + settings.training.search.budget and {s for (s,) in runs} == {"FINISHED"}
     aliases = query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases")
-    assert aliases == [("champion", 1)], done.stdout[-4000:]  # the run's summary says why not
+    assert aliases == [("champion", 1)], trained.output[-4000:]  # the run's summary says why not
     # The model's files went through the MLflow server into the S3 store; the data to DVC's S3 remote.
     assert any(key.endswith("MLmodel") for key in s3_keys(team, "mlflow/"))
     assert len(s3_keys(team, "dvc/files/md5/")) >= settings.data.history_weeks
@@ -174,3 +191,48 @@ def test_train_and_serve_with_the_team_profile(
         assert post(server.url, requests[1]).headers["x-model-version"] == challenger
     finally:
         server.stop()
+
+
+def shared_state(stack: TeamStack, env: dict[str, str]) -> dict[str, Any]:
+    """Everything the team shares, as values to compare: every row of the Feast registry's and
+    MLflow's databases, Prefect's flow runs, every key of the online store, every object in the bucket."""
+
+    def tables(database: str) -> dict[str, list[tuple[Any, ...]]]:
+        names = query(stack, database, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        every = psycopg.sql.SQL("SELECT * FROM {}")  # each table's every column; rows in a fixed order
+        return {
+            name: sorted(query(stack, database, every.format(psycopg.sql.Identifier(name))), key=repr)
+            for (name,) in names
+        }
+
+    host, port = env["FEAST_REDIS_CONNECTION"].split(",")[0].split(":")
+    online = redis.Redis(host=host, port=int(port), password=stack.redis_password)
+    client: Any = stack.s3_client()
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return {
+        "feast": tables("feast"),
+        "mlflow": tables("mlflow"),
+        "prefect": sorted(query(stack, "prefect", "SELECT id, state_type FROM flow_run"), key=repr),
+        "redis": {key: online.dump(key) for key in sorted(online.keys("*"))},
+        "s3": sorted((item["Key"], item["ETag"]) for page in pages for item in page.get("Contents", [])),
+    }
+
+
+def test_reproduce_under_the_team_profile_writes_nothing_shared(team: TeamStack, trained: Trained) -> None:
+    before = shared_state(team, trained.env)
+    assert before["feast"]["feature_services"] and before["mlflow"]["registered_model_aliases"]
+    # `make reproduce VERSION=1`, with the team's environment.
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--params", str(trained.params), "reproduce", "--version", "1"],
+        cwd=PROJECT_ROOT,
+        env=trained.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0 and "reproduced: metrics match" in done.stdout, done.stdout + done.stderr[-3000:]
+    after = shared_state(team, trained.env)
+    # Row for row, alias for alias, key for key: the registry, the runs, the features, the bucket.
+    for store_name in before:
+        assert after[store_name] == before[store_name], f"reproduce changed the shared {store_name} state"
