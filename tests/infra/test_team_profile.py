@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import psycopg
 import psycopg.sql
 import pytest
@@ -31,9 +32,10 @@ from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
 from features import store
 from features.ingest import load_raw
 from infra.loopback import BUCKET, TeamStack
+from monitoring import windows
 from serving import controller
-from serving.prediction_log import read
 from serving.schema import request_bodies
+from serving.shared_log import scan_log
 from tests.conftest import ROOMY_GATE, SMALL_DATA, SMALL_TRAINING, write_params
 from tests.serving.conftest import Server, register_model
 
@@ -94,6 +96,17 @@ def trained(team: TeamStack, tmp_path_factory: pytest.TempPathFactory) -> Traine
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Trained(params, env, done.stdout)
+
+
+def logged_requests(settings: Settings, request_ids: list[str], seconds: float = 60) -> list[dict[str, Any]]:
+    """These requests' records, read from the shared log as the monitor reads it, once all are there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = {e["request_id"]: e for e in scan_log(settings).entries if e["request_id"] in request_ids}
+        if len(found) == len(request_ids):
+            return [found[r] for r in request_ids]
+        assert time.monotonic() < deadline, f"{len(found)} of {len(request_ids)} requests in the shared log"
+        time.sleep(0.5)
 
 
 def test_train_and_serve_with_the_team_profile(
@@ -171,12 +184,14 @@ def test_train_and_serve_with_the_team_profile(
         answers = [post(server.url, body) for body in requests]
         assert [a.status_code for a in answers] == [200] * 3
         assert {a.headers["x-model-version"] for a in answers} == {"1"}
-        logged = list(read(settings.data_dir / "predictions"))
+        # The log goes to the shared store in segments, within serving.log_flush_seconds; the monitor's reader finds it.
+        logged = logged_requests(settings, [a.json()["request_id"] for a in answers])
         assert all(record["features"]["events_90d"] > 0 for record in logged)
         # Empty Redis and the same customer has no history: the features came from there.
         online.flushall()
-        assert post(server.url, requests[0]).status_code == 200
-        assert list(read(settings.data_dir / "predictions"))[-1]["features"]["events_90d"] == 0
+        again = post(server.url, requests[0])
+        assert again.status_code == 200
+        assert logged_requests(settings, [again.json()["request_id"]])[0]["features"]["events_90d"] == 0
 
         # A promotion moves the aliases in PostgreSQL, and the running service follows.
         # The challenger carries what the governance policy asks of a champion, as a trained one does.
@@ -188,9 +203,23 @@ def test_train_and_serve_with_the_team_profile(
             ("previous", 1),
         ]
         wait_for_champion(server.url, challenger)
-        assert post(server.url, requests[1]).headers["x-model-version"] == challenger
+        last = post(server.url, requests[1])
+        assert last.headers["x-model-version"] == challenger
     finally:
-        server.stop()
+        server.stop()  # SIGTERM: the service writes what its log still buffers
+    # The monitor, on any machine, reads every answer back from S3, and joins the labels delivered there.
+    predictions = windows.load_predictions(settings)
+    answered = [*(a.json()["request_id"] for a in answers), again.json()["request_id"], last.json()["request_id"]]
+    assert sorted(predictions[windows.REQUEST_ID]) == sorted(answered)
+    label = settings.schema_.label
+    windows.write_labels(settings, "team", pd.DataFrame({windows.REQUEST_ID: answered, label: [0, 1, 0, 1, 1]}))
+    joined = windows.with_labels(predictions, windows.load_labels(settings), label)
+    assert dict(zip(joined[windows.REQUEST_ID], joined[label], strict=True)) == dict(
+        zip(answered, [0, 1, 0, 1, 1], strict=True)
+    )
+    assert s3_keys(team, "loop/predictions/") and s3_keys(team, "loop/labels/labels_team.parquet")
+    # Nothing of the loop's traffic state on the local disk.
+    assert not settings.predictions_dir.exists() and not settings.labels_dir.exists()
 
 
 def shared_state(stack: TeamStack, env: dict[str, str]) -> dict[str, Any]:
