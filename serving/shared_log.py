@@ -55,7 +55,8 @@ class SegmentLog:
         # Unique per process: replicas and workers never write the same key.
         self.writer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._buffer: list[tuple[dt.datetime, str]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer
+        self._uploading = threading.Lock()  # one flush at a time: segments leave in order
         self._full = threading.Event()
         self._stop = threading.Event()
         self._sequence = 0
@@ -99,6 +100,10 @@ class SegmentLog:
 
         Returns how many records were written.
         """
+        with self._uploading:
+            return self._flush(full_only)
+
+    def _flush(self, full_only: bool) -> int:
         written = 0
         while True:
             with self._lock:
