@@ -298,6 +298,11 @@ class ServingSettings(Strict):
     # their metrics, so a canary reads the same with one or several.
     workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
     threads: int = Field(4, ge=1, le=256)  # per worker; 1 would queue every request behind the one in flight
+    # A shared prediction log (loop_store set) is written in segments: one object per this many
+    # records or this many seconds, whichever comes first, and on shutdown. A hard kill loses
+    # what is not yet written: the window serving/README.md states.
+    log_segment_rows: int = Field(500, ge=1, le=100_000)
+    log_flush_seconds: float = Field(5.0, gt=0, le=3600)
 
     MAX_AUTO_WORKERS: ClassVar[int] = 4
 

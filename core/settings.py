@@ -52,6 +52,7 @@ ENV_OVERRIDES: dict[str, str] = {
     # Which deployment this machine is (local, team): chosen per machine, like an endpoint.
     "MLOPS_PROFILE": "profile",
     "MLOPS_DVC_REMOTE": "dvc.remote",
+    "MLOPS_LOOP_STORE": "loop_store",
     "MLOPS_DASK_ADDRESS": "prefect.dask_address",
 }
 
@@ -68,6 +69,9 @@ class Settings(Strict):
     level: MaturityLevel = 3
     profile: str = Field("local", pattern=r"^[a-z][a-z0-9_-]*$")
     state_dir: Path = Path(".state")
+    # Where the loop's traffic state lives: the prediction log and the delivered labels.
+    # None: files under data/ (predictions_dir, labels_dir); a URL (s3://bucket/prefix) is shared.
+    loop_store: str | None = Field(None, pattern=r"^[a-z][a-z0-9+]*://\S+$")
     data: DataSettings
     schema_: Schema = Field(alias="schema")
     validation: ValidationSettings

@@ -131,6 +131,7 @@ class TeamStack:
             "FEAST_REGISTRY_URL": self.database_url("feast"),
             "FEAST_REDIS_CONNECTION": f"127.0.0.1:{self.redis_port},password={self.redis_password}",
             "MLOPS_DVC_REMOTE": f"s3://{BUCKET}/dvc",
+            "MLOPS_LOOP_STORE": f"s3://{BUCKET}/loop",
             **self.s3_environment(),
         }
 

@@ -25,7 +25,7 @@ import pandas as pd
 from core.sections import SimulationSettings
 from core.settings import Settings
 from features import ingest
-from monitoring.windows import REQUEST_ID, labels_path
+from monitoring.windows import REQUEST_ID, write_labels
 from serving.schema import request_bodies
 
 RECORD = "_record"  # a week's request ids, when the contract names no record id column
@@ -101,8 +101,6 @@ def deliver_labels(settings: Settings, events: pd.DataFrame, answered: list[str]
     """
     label = settings.schema_.label
     served = events[events[RECORD].isin(set(answered))].reset_index(drop=True)
-    path = labels_path(settings, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     labels = pd.DataFrame({REQUEST_ID: served[RECORD], label: served[label].astype("int64")})
-    labels.to_parquet(path, index=False)
+    write_labels(settings, name, labels)
     return served.drop(columns=RECORD)

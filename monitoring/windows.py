@@ -5,6 +5,9 @@ A window is a run of consecutive logged predictions: it closes after
 least ``monitoring.min_rows`` (a smaller tail waits for more traffic: a verdict on a
 handful of rows would be noise). Windows are identified by the time range they cover,
 so the monitor can come back to one when its labels arrive.
+
+Both live where the settings say (``loop_store``): local files under data/, or the
+team's shared store, which every replica writes and any machine's monitor reads.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.settings import Settings
-from serving.prediction_log import scan
+from serving.shared_log import scan_log, store
 
 LOGGED_AT = "logged_at"
 REQUEST_ID = "request_id"
@@ -53,7 +56,7 @@ def load_predictions(settings: Settings, problems: list[str] | None = None) -> p
     Lines that are not predictions (damage, not a crash's torn last line) are left out
     and named in ``problems`` when a list is given.
     """
-    found = scan(settings.predictions_dir)
+    found = scan_log(settings)
     if problems is not None:
         problems.extend(found.problems())
     records = [{**{k: entry.get(k) for k in ANSWER_FIELDS}, **(entry.get("features") or {})} for entry in found.entries]
@@ -87,14 +90,46 @@ def labels_path(settings: Settings, name: str) -> Path:
     return settings.labels_dir / f"labels_{name}.parquet"
 
 
+LABELS = "labels"
+
+
+def write_labels(settings: Settings, name: str, labels: pd.DataFrame) -> str:
+    """Deliver a batch of ground truth (``request_id`` and the label); returns where it went."""
+    if settings.loop_store is None:
+        path = labels_path(settings, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        labels.to_parquet(path, index=False)
+        return str(path)
+    filesystem, root = store(settings)
+    key = f"{root}/{LABELS}/labels_{name}.parquet"
+    filesystem.makedirs(f"{root}/{LABELS}", exist_ok=True)  # a no-op on S3
+    with filesystem.open(key, "wb") as target:  # one object, whole or not at all
+        labels.to_parquet(target, index=False)
+    return key
+
+
 def load_labels(settings: Settings) -> pd.DataFrame:
     """All delivered ground truth: ``request_id`` and the label column."""
     label = settings.schema_.label
-    paths = sorted(settings.labels_dir.glob("labels_*.parquet"))
-    if not paths:
-        return pd.DataFrame({REQUEST_ID: pd.Series(dtype=str), label: pd.Series(dtype="int64")})
-    labels = pd.concat([pd.read_parquet(p, columns=[REQUEST_ID, label]) for p in paths], ignore_index=True)
-    return labels.drop_duplicates(REQUEST_ID, keep="last")
+    empty = pd.DataFrame({REQUEST_ID: pd.Series(dtype=str), label: pd.Series(dtype="int64")})
+    if settings.loop_store is None:
+        paths = sorted(settings.labels_dir.glob("labels_*.parquet"))
+        if not paths:
+            return empty
+        labels = pd.concat([pd.read_parquet(p, columns=[REQUEST_ID, label]) for p in paths], ignore_index=True)
+        return labels.drop_duplicates(REQUEST_ID, keep="last")
+    import pyarrow.dataset as ds
+
+    filesystem, root = store(settings)
+    folder = f"{root}/{LABELS}"
+    filesystem.invalidate_cache()  # s3fs caches listings: new batches would go unseen
+    keys = sorted(k for k in filesystem.find(folder) if k.rsplit("/", 1)[-1].startswith("labels_"))
+    if not keys:
+        return empty
+    # One dataset over every delivered batch, read through the same fsspec client, in name order.
+    table = ds.dataset(keys, format="parquet", filesystem=filesystem).to_table(columns=[REQUEST_ID, label])
+    delivered: pd.DataFrame = table.to_pandas()
+    return delivered.drop_duplicates(REQUEST_ID, keep="last").reset_index(drop=True)
 
 
 def with_labels(rows: pd.DataFrame, labels: pd.DataFrame, label: str) -> pd.DataFrame:

@@ -8,6 +8,10 @@ labels join it by request id. Each line is written and flushed to the operating
 system before the answer leaves, so a crash of the service loses at most the request
 in flight. The day's file stays open between requests (opening it per request was a
 sixth of the service's time under load).
+
+This is the local profile's log. With ``loop_store`` set (the team profile), every
+replica writes segments to the shared store instead (``serving/shared_log.py``), in
+the same line format, read by the same parser (``parse_lines``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class PredictionLog:
 
     def append(self, record: dict[str, Any]) -> None:
         now = dt.datetime.now(dt.UTC)
-        line = json.dumps({"logged_at": now.isoformat(), **record}, default=_plain, allow_nan=False)
+        line = json_line(now, record)
         with self._lock:
             handle = self._handle
             if handle is None or not self._still_current(now.date()):
@@ -69,6 +73,11 @@ class PredictionLog:
             if self._handle is not None:
                 self._handle.close()
             self._handle, self._day = None, None
+
+
+def json_line(now: dt.datetime, record: dict[str, Any]) -> str:
+    """One record as the log holds it: its time first, then the record, in plain JSON."""
+    return json.dumps({"logged_at": now.isoformat(), **record}, default=_plain, allow_nan=False)
 
 
 def _plain(value: Any) -> Any:
@@ -108,19 +117,23 @@ def scan(folder: Path) -> LogScan:
     """Every logged prediction, oldest file first, with the lines that could not be read."""
     found = LogScan()
     for path in sorted(folder.glob("predictions_*.jsonl")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                entry = None
-            if isinstance(entry, dict):
-                found.entries.append(entry)
-            elif number == len(lines):
-                found.torn.append(f"{path.name}:{number}")
-            else:
-                found.corrupt.append(f"{path.name}:{number}")
+        parse_lines(path.name, path.read_text(encoding="utf-8").splitlines(), found)
     return found
+
+
+def parse_lines(name: str, lines: list[str], found: LogScan, torn_possible: bool = True) -> None:
+    """Add a file's entries to ``found``; a line that is not one is torn (the last, if possible) or corrupt."""
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if isinstance(entry, dict):
+            found.entries.append(entry)
+        elif torn_possible and number == len(lines):
+            found.torn.append(f"{name}:{number}")
+        else:
+            found.corrupt.append(f"{name}:{number}")
 
 
 def read(folder: Path) -> Iterator[dict[str, Any]]:

@@ -29,8 +29,9 @@ from features.freshness import FreshHistory
 from features.store import HISTORY_VIEW, OnlineFeatures
 from serving.canary import CanaryState, Variant, read_state, route, state_path
 from serving.models import LoadedModel, load_alias, load_version
-from serving.prediction_log import PredictionLog, clean_features
+from serving.prediction_log import clean_features
 from serving.schema import FeatureContribution, service_models
+from serving.shared_log import open_log
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class ServingRuntime:
         self.fresh = (
             FreshHistory(settings, self.features.store, HISTORY_VIEW) if settings.features.fresh_online else None
         )
-        self.log = PredictionLog(settings.predictions_dir)
+        self.log = open_log(settings)  # local day files, or segments on the shared loop_store
         self._lock = threading.Lock()
         self._state_file = state_path(settings)
         self._state_seen: float | None = None

@@ -5,6 +5,10 @@ trained with. The raw data is checked out at that version from the DVC remote in
 temporary workspace; features are engineered again, served through a temporary Feast
 store, joined point in time, and the recorded model is refitted with the recorded
 seed. The holdout metrics must match the registered ones within ``tolerance``.
+
+Reproducing reads shared state (the registry's run, the DVC remote) and writes none:
+whatever profile trained the version, the workspace keeps its Feast registry, online
+store and every other store in its own state folder (``workspace_settings``).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 
 from core import registry
+from core.sections import FeatureSettings
 from core.settings import Settings
 from features import engineering, ingest, store, versioning
 from pipelines.steps import training
@@ -44,6 +50,35 @@ class Reproduction:
         return not self.differences
 
 
+def workspace_settings(recorded: dict[str, Any], workspace: Path) -> Settings:
+    """The recorded settings, rooted in ``workspace``, with every store local to it.
+
+    A version trained under the team profile records the team's store configuration
+    (Feast's SQL registry and Redis, the servers' endpoints). Applied as recorded, the
+    temporary definitions would overwrite the shared registry, pointing its source at a
+    folder about to be deleted. So the workspace is the local profile's: Feast on SQLite
+    files with the file offline store, no tracking server, Prefect, DVC remote or shared
+    loop store, all under ``workspace/.state``. What is reproduced (data, features, model)
+    is unchanged.
+    """
+    local = FeatureSettings()
+    return Settings.model_validate(
+        {
+            **recorded,
+            "root": str(workspace),
+            "params_file": str(workspace / "params.yaml"),
+            "profile": "local",
+            "state_dir": ".state",
+            "loop_store": None,
+            "data": {**recorded["data"], "dir": "data", "file": None},
+            "features": {**recorded.get("features", {}), "store_config": local.store_config},
+            "mlflow": {**recorded.get("mlflow", {}), "tracking_uri": None},
+            "prefect": {**recorded.get("prefect", {}), "api_url": None, "dask_address": None},
+            "dvc": {**recorded.get("dvc", {}), "remote": None},
+        }
+    )
+
+
 def reproduce(settings: Settings, version: str, tolerance: float = 1e-6) -> Reproduction:
     """Retrain registered ``version`` from its recorded data and settings; compare its metrics."""
     found = registry.client(settings).get_model_version(settings.mlflow.registered_model, version)
@@ -55,15 +90,7 @@ def reproduce(settings: Settings, version: str, tolerance: float = 1e-6) -> Repr
 
     with tempfile.TemporaryDirectory(prefix="reproduce-") as folder:
         workspace = Path(folder)
-        then = Settings.model_validate(
-            {
-                **recorded_settings,
-                "root": str(workspace),
-                "params_file": str(workspace / "params.yaml"),
-                "state_dir": ".state",
-                "data": {**recorded_settings["data"], "dir": "data", "file": None},
-            }
-        )
+        then = workspace_settings(recorded_settings, workspace)
         versioning.restore_version(settings, data_version, then.raw_dir)
         raw = ingest.load_raw(then)
         table = engineering.entity_history(raw, then.schema_, then.features)

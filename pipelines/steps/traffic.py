@@ -16,6 +16,7 @@ from monitoring import simulator
 from monitoring.canary_quality import quality_probe
 from serving.canary import compressed, load_canary_config
 from serving.controller import CanaryRun, run_canary
+from serving.shared_log import wait_until_logged
 
 
 def serve_week(
@@ -25,6 +26,7 @@ def serve_week(
     events = simulator.week_events(settings, week, scenario)
     requests = simulator.requests_for(events, settings, settings.monitoring.simulation.requests_per_week)
     traffic = simulator.send(url, requests, settings.monitoring.simulation, stop)
+    wait_until_logged(settings, traffic.answered)  # the shared log writes in segments: the monitor reads next
     name = f"week{week.number:03d}-{scenario}"
     served = simulator.deliver_labels(settings, events, traffic.answered, name)
     if len(served):

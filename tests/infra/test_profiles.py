@@ -19,6 +19,7 @@ TEAM_ENV = {
     "FEAST_REGISTRY_URL": "postgresql+psycopg://feast:secret@127.0.0.1:5432/feast",
     "FEAST_REDIS_CONNECTION": "127.0.0.1:6379,password=secret",
     "MLOPS_DVC_REMOTE": "s3://mlops/dvc",
+    "MLOPS_LOOP_STORE": "s3://mlops/loop",
 }
 
 
@@ -27,6 +28,7 @@ def test_the_default_profile_is_local_and_embedded(workspace: Path) -> None:
     assert settings.profile == "local"
     assert settings.tracking_uri.startswith("sqlite:////") and settings.prefect.api_url is None
     assert settings.dvc.remote is None and settings.features.store_config == "feature_store.yaml"
+    assert settings.loop_store is None  # the prediction log and labels: files under data/
     config = repo_config(settings, environ={})
     assert config.registry.path == str(settings.feast_dir / "registry.db")
     assert config.online_store.type == "sqlite"
@@ -37,6 +39,7 @@ def test_the_team_profile_points_every_store_at_a_server(workspace: Path) -> Non
     assert settings.profile == "team" and settings.tracking_uri == "http://127.0.0.1:5999"
     assert settings.artifact_location is None  # the MLflow server decides where artifacts go
     assert settings.prefect.api_url == "http://127.0.0.1:4299/api" and settings.dvc.remote == "s3://mlops/dvc"
+    assert settings.loop_store == "s3://mlops/loop"  # the prediction log and labels: shared
     config = repo_config(settings, environ=TEAM_ENV)
     assert config.registry.registry_type == "sql" and config.registry.path == TEAM_ENV["FEAST_REGISTRY_URL"]
     assert config.online_store.type == "redis"

@@ -15,11 +15,14 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import psycopg
+import psycopg.sql
 import pytest
 import redis
 
@@ -29,15 +32,17 @@ from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
 from features import store
 from features.ingest import load_raw
 from infra.loopback import BUCKET, TeamStack
+from monitoring import windows
 from serving import controller
-from serving.prediction_log import read
 from serving.schema import request_bodies
+from serving.shared_log import scan_log
+from tests.conftest import ROOMY_GATE, SMALL_DATA, SMALL_TRAINING, write_params
 from tests.serving.conftest import Server, register_model
 
 pytestmark = pytest.mark.integration
 
 
-def query(stack: TeamStack, database: str, sql: str) -> list[tuple[Any, ...]]:
+def query(stack: TeamStack, database: str, sql: str | psycopg.sql.Composed) -> list[tuple[Any, ...]]:
     with psycopg.connect(stack.database_url(database).replace("+psycopg", "")) as connection:
         return connection.execute(sql).fetchall()
 
@@ -67,12 +72,19 @@ def wait_for_champion(url: str, version: str, seconds: float = 60) -> None:
         time.sleep(0.2)
 
 
-def test_train_and_serve_with_the_team_profile(
-    team: TeamStack, workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    params = workspace / "params.yaml"  # the small-data workspace every end-to-end test uses
+@dataclass(frozen=True)
+class Trained:
+    params: Path
+    env: dict[str, str]
+    output: str
+
+
+@pytest.fixture(scope="module")
+def trained(team: TeamStack, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The pipeline, once for the module, exactly as `make pipeline` runs it: a new process, the same command."""
+    # The small-data workspace every end-to-end test uses.
+    params = write_params(tmp_path_factory.mktemp("team"), data=SMALL_DATA, training=SMALL_TRAINING, gate=ROOMY_GATE)
     env = team_environment(team)
-    # The pipeline exactly as `make pipeline` runs it: a new process, the same command.
     done = subprocess.run(
         [sys.executable, "-m", "pipelines", "--params", str(params), "run"],
         cwd=PROJECT_ROOT,
@@ -83,6 +95,24 @@ def test_train_and_serve_with_the_team_profile(
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return Trained(params, env, done.stdout)
+
+
+def logged_requests(settings: Settings, request_ids: list[str], seconds: float = 60) -> list[dict[str, Any]]:
+    """These requests' records, read from the shared log as the monitor reads it, once all are there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = {e["request_id"]: e for e in scan_log(settings).entries if e["request_id"] in request_ids}
+        if len(found) == len(request_ids):
+            return [found[r] for r in request_ids]
+        assert time.monotonic() < deadline, f"{len(found)} of {len(request_ids)} requests in the shared log"
+        time.sleep(0.5)
+
+
+def test_train_and_serve_with_the_team_profile(
+    team: TeamStack, trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params, env = trained.params, dict(trained.env)
     settings: Settings = load_settings(params, environ=env)
     assert settings.profile == "team" and settings.tracking_uri == team.mlflow_url
 
@@ -90,7 +120,7 @@ def test_train_and_serve_with_the_team_profile(
     runs = query(team, "mlflow", "SELECT status FROM runs")
     assert len(runs) == 1 + settings.training.search.budget and {s for (s,) in runs} == {"FINISHED"}
     aliases = query(team, "mlflow", "SELECT alias, version FROM registered_model_aliases")
-    assert aliases == [("champion", 1)], done.stdout[-4000:]  # the run's summary says why not
+    assert aliases == [("champion", 1)], trained.output[-4000:]  # the run's summary says why not
     # The model's files went through the MLflow server into the S3 store; the data to DVC's S3 remote.
     assert any(key.endswith("MLmodel") for key in s3_keys(team, "mlflow/"))
     assert len(s3_keys(team, "dvc/files/md5/")) >= settings.data.history_weeks
@@ -154,12 +184,14 @@ def test_train_and_serve_with_the_team_profile(
         answers = [post(server.url, body) for body in requests]
         assert [a.status_code for a in answers] == [200] * 3
         assert {a.headers["x-model-version"] for a in answers} == {"1"}
-        logged = list(read(settings.data_dir / "predictions"))
+        # The log goes to the shared store in segments, within serving.log_flush_seconds; the monitor's reader finds it.
+        logged = logged_requests(settings, [a.json()["request_id"] for a in answers])
         assert all(record["features"]["events_90d"] > 0 for record in logged)
         # Empty Redis and the same customer has no history: the features came from there.
         online.flushall()
-        assert post(server.url, requests[0]).status_code == 200
-        assert list(read(settings.data_dir / "predictions"))[-1]["features"]["events_90d"] == 0
+        again = post(server.url, requests[0])
+        assert again.status_code == 200
+        assert logged_requests(settings, [again.json()["request_id"]])[0]["features"]["events_90d"] == 0
 
         # A promotion moves the aliases in PostgreSQL, and the running service follows.
         # The challenger carries what the governance policy asks of a champion, as a trained one does.
@@ -171,6 +203,65 @@ def test_train_and_serve_with_the_team_profile(
             ("previous", 1),
         ]
         wait_for_champion(server.url, challenger)
-        assert post(server.url, requests[1]).headers["x-model-version"] == challenger
+        last = post(server.url, requests[1])
+        assert last.headers["x-model-version"] == challenger
     finally:
-        server.stop()
+        server.stop()  # SIGTERM: the service writes what its log still buffers
+    # The monitor, on any machine, reads every answer back from S3, and joins the labels delivered there.
+    predictions = windows.load_predictions(settings)
+    answered = [*(a.json()["request_id"] for a in answers), again.json()["request_id"], last.json()["request_id"]]
+    assert sorted(predictions[windows.REQUEST_ID]) == sorted(answered)
+    label = settings.schema_.label
+    windows.write_labels(settings, "team", pd.DataFrame({windows.REQUEST_ID: answered, label: [0, 1, 0, 1, 1]}))
+    joined = windows.with_labels(predictions, windows.load_labels(settings), label)
+    assert dict(zip(joined[windows.REQUEST_ID], joined[label], strict=True)) == dict(
+        zip(answered, [0, 1, 0, 1, 1], strict=True)
+    )
+    assert s3_keys(team, "loop/predictions/") and s3_keys(team, "loop/labels/labels_team.parquet")
+    # Nothing of the loop's traffic state on the local disk.
+    assert not settings.predictions_dir.exists() and not settings.labels_dir.exists()
+
+
+def shared_state(stack: TeamStack, env: dict[str, str]) -> dict[str, Any]:
+    """Everything the team shares, as values to compare: every row of the Feast registry's and
+    MLflow's databases, Prefect's flow runs, every key of the online store, every object in the bucket."""
+
+    def tables(database: str) -> dict[str, list[tuple[Any, ...]]]:
+        names = query(stack, database, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        every = psycopg.sql.SQL("SELECT * FROM {}")  # each table's every column; rows in a fixed order
+        return {
+            name: sorted(query(stack, database, every.format(psycopg.sql.Identifier(name))), key=repr)
+            for (name,) in names
+        }
+
+    host, port = env["FEAST_REDIS_CONNECTION"].split(",")[0].split(":")
+    online = redis.Redis(host=host, port=int(port), password=stack.redis_password)
+    client: Any = stack.s3_client()
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return {
+        "feast": tables("feast"),
+        "mlflow": tables("mlflow"),
+        "prefect": sorted(query(stack, "prefect", "SELECT id, state_type FROM flow_run"), key=repr),
+        "redis": {key: online.dump(key) for key in sorted(online.keys("*"))},
+        "s3": sorted((item["Key"], item["ETag"]) for page in pages for item in page.get("Contents", [])),
+    }
+
+
+def test_reproduce_under_the_team_profile_writes_nothing_shared(team: TeamStack, trained: Trained) -> None:
+    before = shared_state(team, trained.env)
+    assert before["feast"]["feature_services"] and before["mlflow"]["registered_model_aliases"]
+    # `make reproduce VERSION=1`, with the team's environment.
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--params", str(trained.params), "reproduce", "--version", "1"],
+        cwd=PROJECT_ROOT,
+        env=trained.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0 and "reproduced: metrics match" in done.stdout, done.stdout + done.stderr[-3000:]
+    after = shared_state(team, trained.env)
+    # Row for row, alias for alias, key for key: the registry, the runs, the features, the bucket.
+    for store_name in before:
+        assert after[store_name] == before[store_name], f"reproduce changed the shared {store_name} state"
