@@ -44,6 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmarked = sorted({item.location[0] for item in items if not any(item.get_closest_marker(k) for k in KINDS)})
     if unmarked:
         raise pytest.UsageError(f"test modules without a kind marker ({', '.join(KINDS)}): {', '.join(unmarked)}")
+    # The longest first: with several workers (make test-slow), the last one to finish
+    # then is not the walk that started when everything else was done.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

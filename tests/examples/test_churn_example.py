@@ -34,6 +34,7 @@ def test_the_committed_file_is_what_the_generator_writes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.e2e
 @pytest.mark.timeout(1200)  # about 3 minutes alone on 2 cores; room for a busy machine
 def test_the_whole_loop_runs_on_the_example_and_promotes_a_retrained_model(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from pipelines.flows.loop import run_loop
 from tests.conftest import write_params
 from tests.maturity.conftest import copy_project, failing, scores
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.long]
 
 
 def test_drifted_traffic_leads_to_a_promoted_retrained_version_and_level_3(

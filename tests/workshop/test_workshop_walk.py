@@ -30,7 +30,7 @@ from typing import Any, cast
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.long]
 
 PROJECT = Path(__file__).resolve().parents[2]
 WALK_PARAMS: dict[str, dict[str, Any]] = {
