@@ -32,6 +32,7 @@ from core.settings import ENV_OVERRIDES, PROJECT_ROOT, Settings, load_settings
 from features import store
 from features.ingest import load_raw
 from infra.loopback import BUCKET, TeamStack
+from infra.workpool import REFRESH_CRON
 from monitoring import windows
 from serving import controller
 from serving.schema import request_bodies
@@ -158,6 +159,14 @@ def test_train_and_serve_with_the_team_profile(
 
     prefect = str(Path(sys.executable).with_name("prefect"))
     run(sys.executable, "-m", "infra.workpool", "--pool", "team-pool", "--params", str(params))
+    # Batch freshness: the feature refresh is deployed beside the training, on its schedule.
+    scheduled = query(
+        team,
+        "prefect",
+        "SELECT f.name, s.schedule->>'cron', s.active FROM deployment d JOIN flow f ON f.id = d.flow_id "
+        "JOIN deployment_schedule s ON s.deployment_id = d.id",
+    )
+    assert ("feature-refresh", REFRESH_CRON, True) in scheduled, scheduled
     run(prefect, "deployment", "run", "training-pipeline/team")
     env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
     run(prefect, "worker", "start", "--pool", "team-pool", "--run-once", timeout=900)
