@@ -127,3 +127,31 @@ def _history_only(settings: Settings) -> FeatureSettings:
     """The feature settings without request-time ratios: only the stored features are recomputed
     (``join_history`` still finishes them as both read paths do: no history is zero events)."""
     return settings.features.model_copy(update={"ratios": {}})
+
+
+def check_whole_log(settings: Settings) -> SkewCheck:
+    """Every served event in the prediction log (not a sample), each at its first serving."""
+    from monitoring import windows
+
+    everything = settings.overridden({"monitoring.skew.sample_rows": 2**62})
+    return check_window(everything, "the whole prediction log", windows.load_predictions(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make skew``: the whole log checked, as the monitor checks a sample per window; 1 on an alert."""
+    import argparse
+
+    from core.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m monitoring.skew", description=main.__doc__)
+    parser.add_argument("--params", default=None, help="params.yaml to read (default: the project's)")
+    settings = load_settings(parser.parse_args(argv).params)
+    check = check_whole_log(settings)
+    print(f"{check}; {check.not_landed} served events not landed yet (not judged)")
+    for example in check.examples:
+        print(f"  {example}")
+    return 1 if check.alert else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

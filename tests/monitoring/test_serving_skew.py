@@ -78,3 +78,22 @@ def test_an_event_served_again_is_judged_at_its_first_serving_only(settings: Set
     assert (check.checked, check.differing) == (100, 0)
     later = skew.check_window(settings, "w5", replay, before=rows)
     assert later.checked == 0
+
+
+def test_make_skew_checks_every_served_event_in_the_log_and_fails_on_an_alert(
+    settings: Settings, landed: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serving.prediction_log import PredictionLog, clean_features
+
+    rows = served_rows(settings, landed).tail(300).reset_index(drop=True)
+    count = engineering.history_feature_names(settings.features)[0]
+    log = PredictionLog(settings.predictions_dir)
+    for i, row in rows.iterrows():  # as the service logs them: the features beside the answer
+        served = {**row.to_dict(), count: row[count] - 1} if i < 12 else row.to_dict()
+        entity, event_time = served.pop(skew.ENTITY), served.pop(skew.EVENT_TIME)
+        log.append({"request_id": str(i), skew.ENTITY: entity, skew.EVENT_TIME: event_time, "features": clean_features(served)})
+    log.close()
+
+    assert skew.main(["--params", str(settings.params_file)]) == 1  # 12 of 300 is past the 1% bar
+    printed = capsys.readouterr().out
+    assert "12 of 300 rows differ" in printed and "ALERT" in printed  # all of them, not a sample of 200
