@@ -88,10 +88,14 @@ def test_make_skew_checks_every_served_event_in_the_log_and_fails_on_an_alert(
     rows = served_rows(settings, landed).tail(300).reset_index(drop=True)
     count = engineering.history_feature_names(settings.features)[0]
     log = PredictionLog(settings.predictions_dir)
-    for i, row in rows.iterrows():  # as the service logs them: the features beside the answer
-        served = {**row.to_dict(), count: row[count] - 1} if i < 12 else row.to_dict()
+    for i, record in enumerate(rows.to_dict("records")):  # as the service logs them: features beside the answer
+        served = {str(k): v for k, v in record.items()}
+        if i < 12:
+            served[count] -= 1
         entity, event_time = served.pop(skew.ENTITY), served.pop(skew.EVENT_TIME)
-        log.append({"request_id": str(i), skew.ENTITY: entity, skew.EVENT_TIME: event_time, "features": clean_features(served)})
+        log.append(
+            {"request_id": str(i), skew.ENTITY: entity, skew.EVENT_TIME: event_time, "features": clean_features(served)}
+        )
     log.close()
 
     assert skew.main(["--params", str(settings.params_file)]) == 1  # 12 of 300 is past the 1% bar
