@@ -28,14 +28,13 @@ through the real service). ``features.fresh_online: false`` turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import queue
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,12 +104,6 @@ class FreshHistory:
     def _stripe(self, entity: str) -> threading.Lock:
         return self._stripes[zlib.crc32(entity.encode()) % STRIPES]
 
-    @contextlib.contextmanager
-    def hold(self, entity: str) -> Iterator[None]:
-        """One request of ``entity`` at a time, for callers that write the row themselves (``record``)."""
-        with self._stripe(entity):
-            yield
-
     def take_turn(self, entity: str) -> threading.Lock:
         """Wait for ``entity``'s turn: its earlier event's row is online. Give it to ``hand_over`` (or release it)."""
         turn = self._stripe(entity)
@@ -132,7 +125,7 @@ class FreshHistory:
         """Add an answered event and write the entity's new history row online, here; returns the row.
 
         ``event_time`` is the event's own time when the request carries it (the contract's
-        timestamp), else now. Call it inside ``hold(entity)``.
+        timestamp), else now. The caller keeps the entity's events in order (``take_turn``).
         """
         row = self._row(entity, _utc(event_time), self._values(values))
         with self._write:
