@@ -106,11 +106,12 @@ model-card: ## (re)write the model card of VERSION=n (Markdown and HTML under .s
 	$(PY) -m governance $(if $(PARAMS),--params $(PARAMS)) model-card --version "$(VERSION)"
 
 SERVE_PORT ?= 3000
+SERVICES ?= http://127.0.0.1:$(SERVE_PORT)
 serve: ## serve the champion (and any challenger) on http://127.0.0.1:3000 (SERVE_PORT=)
-	$(WITH_ENV) .venv/bin/bentoml serve serving.service:CreditService --host 127.0.0.1 --port $(SERVE_PORT)
+	$(WITH_ENV) BENTOML_HOME="$$BENTOML_HOME/replica-$(SERVE_PORT)" .venv/bin/bentoml serve serving.service:CreditService --host 127.0.0.1 --port $(SERVE_PORT)
 
-canary: ## take the registry's challenger through the canary steps against `make serve` (promote or roll back)
-	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary --url http://127.0.0.1:$(SERVE_PORT)
+canary: ## take the registry's challenger through the canary steps against `make serve` (promote or roll back; SERVICES="url1 url2": every replica)
+	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary --url $(SERVICES)
 
 canary-demo: ## live: one challenger promoted, one broken challenger rolled back (starts a service if none runs)
 	$(WITH_ENV) $(PY) -m pipelines $(PIPELINE_ARGS) canary-demo --url http://127.0.0.1:$(SERVE_PORT)

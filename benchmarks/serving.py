@@ -42,7 +42,7 @@ from core.registry import CHALLENGER, CHAMPION
 from core.settings import DEFAULT_PARAMS, PROJECT_ROOT, Settings, load_settings
 from features.engineering import features_of
 from serving import launch
-from serving.canary import CanaryState, state_path, write_state
+from serving.canary import CanaryState, write_state
 from serving.controller import wait_until_routing
 from serving.models import load_alias
 from serving.schema import request_bodies, service_models
@@ -230,14 +230,18 @@ def main(argv: list[str] | None = None) -> None:
         bento_url, minimal_url, stale_url = (f"http://127.0.0.1:{processes.free_port()}" for _ in range(3))
         uvicorn = str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn")
         bento_port, minimal_port = bento_url.rsplit(":", 1)[1], minimal_url.rsplit(":", 1)[1]
-        servers.append(launch.start(launch.service_command(bento_port), settings, settings.state / "bench-bento.log"))
+        servers.append(
+            launch.start(launch.service_command(bento_port), settings, settings.state / "bench-bento.log", bento_port)
+        )
         minimal = [uvicorn, "benchmarks.minimal_app:build", "--factory", "--host", "127.0.0.1", "--port", minimal_port]
         servers.append(
             launch.start([*minimal, "--log-level", "warning"], settings, settings.state / "bench-minimal.log")
         )
         stale = _without_fresh_rows(settings)
         stale_port = stale_url.rsplit(":", 1)[1]
-        servers.append(launch.start(launch.service_command(stale_port), stale, settings.state / "bench-stale.log"))
+        servers.append(
+            launch.start(launch.service_command(stale_port), stale, settings.state / "bench-stale.log", stale_port)
+        )
         processes.wait_until(servers[0], bento_url + "/readyz")
         processes.wait_until(servers[2], stale_url + "/readyz")
         processes.wait_until(servers[1], minimal_url + "/predict", statuses=(405,))  # up: GET is not allowed
@@ -260,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         for concurrency in CONCURRENCY:
             results[("minimal Starlette app", concurrency)] = measure(minimal_url, concurrency)
             for mode, state in modes.items():
-                write_state(state_path(settings), state)
+                write_state(settings, state)
                 wait_until_routing(bento_url, state)
                 results[(mode, concurrency)] = measure(bento_url, concurrency)
                 if mode == "champion only":

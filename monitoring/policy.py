@@ -15,12 +15,10 @@ Windows under ``monitoring.min_rows`` never reach the policy (monitoring/windows
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from core.files import write_json_atomically
+from core import loop_store
 from core.sections import MonitoringSettings
 from core.settings import Settings
 from monitoring.reports import Quality, WindowReport
@@ -45,22 +43,18 @@ class MonitorState:
     pending_quality: tuple[PendingQuality, ...] = ()
 
 
-def state_path(settings: Settings) -> Path:
-    return settings.monitoring_dir / "state.json"
-
-
 def read_state(settings: Settings) -> MonitorState:
-    path = state_path(settings)
-    if not path.exists():
+    """The monitor's memory: a file in the state folder, or on ``loop_store``, where any runner finds it."""
+    raw = loop_store.read_json(settings, loop_store.MONITOR_STATE)
+    if raw is None:
         return MonitorState()
-    raw = json.loads(path.read_text())
     raw["pending_quality"] = tuple(PendingQuality(**p) for p in raw.get("pending_quality", []))
     return MonitorState(**raw)
 
 
 def write_state(settings: Settings, state: MonitorState) -> None:
-    """Replace the state file atomically (a crash leaves the old state, never half of one)."""
-    write_json_atomically(state_path(settings), asdict(state), indent=1)
+    """Replace the memory whole (a crash leaves the old state, never half of one)."""
+    loop_store.write_json(settings, loop_store.MONITOR_STATE, asdict(state), indent=1)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from core import loop_store
 from core.settings import Settings
-from serving.shared_log import scan_log, store
+from serving.shared_log import scan_log
 
 LOGGED_AT = "logged_at"
 REQUEST_ID = "request_id"
@@ -100,7 +101,7 @@ def write_labels(settings: Settings, name: str, labels: pd.DataFrame) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         labels.to_parquet(path, index=False)
         return str(path)
-    filesystem, root = store(settings)
+    filesystem, root = loop_store.filesystem(settings)
     key = f"{root}/{LABELS}/labels_{name}.parquet"
     filesystem.makedirs(f"{root}/{LABELS}", exist_ok=True)  # a no-op on S3
     with filesystem.open(key, "wb") as target:  # one object, whole or not at all
@@ -120,7 +121,7 @@ def load_labels(settings: Settings) -> pd.DataFrame:
         return labels.drop_duplicates(REQUEST_ID, keep="last")
     import pyarrow.dataset as ds
 
-    filesystem, root = store(settings)
+    filesystem, root = loop_store.filesystem(settings)
     folder = f"{root}/{LABELS}"
     filesystem.invalidate_cache()  # s3fs caches listings: new batches would go unseen
     keys = sorted(k for k in filesystem.find(folder) if k.rsplit("/", 1)[-1].startswith("labels_"))

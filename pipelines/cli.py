@@ -35,14 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("monitor", help="judge new windows of the prediction log; retrain if the policy fires")
     watch.add_argument("--no-retrain", action="store_true", help="report and decide, but start no retraining")
     watch.add_argument(
-        "--url", default=None, help="a running service: the retrained challenger goes through its canary"
+        "--url",
+        nargs="+",
+        default=None,
+        help="a running service (or every replica's URL): the retrained challenger goes through its canary",
     )
     drift = commands.add_parser(
         "drift-demo", help="against a running service: normal then drifted traffic, the monitor after each week"
     )
     drift.add_argument("--url", required=True)
     canary = commands.add_parser("canary", help="take the registry's challenger through the canary (make canary)")
-    canary.add_argument("--url", default="http://127.0.0.1:3000", help="the running service (make serve)")
+    canary.add_argument(
+        "--url",
+        nargs="+",
+        default=["http://127.0.0.1:3000"],
+        help="the running service (make serve), or every replica's URL: judged as one",
+    )
     demo = commands.add_parser("canary-demo", help="live: one challenger promoted, one broken challenger rolled back")
     demo.add_argument("--url", default="http://127.0.0.1:3000", help="a running service, or where to start one")
     again = commands.add_parser("reproduce", help="retrain a registered version from its lineage and compare metrics")
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.flows.monitor import monitor
             from pipelines.summary import monitor_rows
 
-            outcome = monitor(settings, retrain=not args.no_retrain, service_url=args.url)
+            outcome = monitor(settings, retrain=not args.no_retrain, services=args.url)
             print("\n".join(monitor_rows(outcome)) or "nothing to judge yet")
             _wait_for_reports()
         elif command == "drift-demo":

@@ -51,6 +51,15 @@ class VariantCounters:
             {le: n - before.latency_buckets.get(le, 0.0) for le, n in self.latency_buckets.items()},
         )
 
+    def plus(self, other: VariantCounters) -> VariantCounters:
+        """Two replicas' counters as one service's: the same buckets, added."""
+        bounds = set(self.latency_buckets) | set(other.latency_buckets)
+        return VariantCounters(
+            self.answered + other.answered,
+            self.failed + other.failed,
+            {le: self.latency_buckets.get(le, 0.0) + other.latency_buckets.get(le, 0.0) for le in bounds},
+        )
+
     @property
     def attempts(self) -> float:
         return self.answered + self.failed

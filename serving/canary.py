@@ -1,10 +1,13 @@
 """The canary's configuration, its live state, and sticky routing: plain functions.
 
 ``serving/canary.yaml`` holds the knobs (steps, analysis, thresholds). The live state
-(which challenger, at what weight) is a small JSON file in the state folder: the
-controller writes it atomically, and the service re-reads it when it changes, so a
-weight change, a promotion or a rollback takes effect without a restart and without
-dropping a request.
+(which challenger, at what weight) is a small JSON document: a file in the state folder,
+or, under the team profile, an object on the shared ``loop_store`` that every replica
+reads (``core/loop_store.py``). The controller replaces it whole, and each replica
+re-reads it within a quarter of a second, so a weight change, a promotion or a rollback
+takes effect everywhere without a restart and without dropping a request. Routing is a
+pure function of the state and the entity, so replicas that read the same state route
+every customer alike.
 
 Routing is sticky: an applicant's bucket is a hash of the challenger's version and the
 customer id, so one applicant meets one model while a weight holds, and, because the
@@ -22,8 +25,8 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from core import loop_store
 from core.contract import Strict
-from core.files import write_json_atomically
 from core.settings import Settings
 
 CANARY_FILE = Path(__file__).resolve().parent / "canary.yaml"
@@ -94,20 +97,19 @@ class CanaryState:
     note: str = ""
 
 
-def state_path(settings: Settings) -> Path:
-    """Where the controller writes the live state and the service watches it."""
-    return settings.state / "serving" / "canary_state.json"
+def parse_state(raw: bytes | None) -> CanaryState:
+    """The state a document holds (``core/loop_store.py``); none written yet: the champion alone."""
+    return CanaryState() if raw is None else CanaryState(**json.loads(raw))
 
 
-def read_state(path: Path) -> CanaryState:
-    if not path.exists():
-        return CanaryState()
-    return CanaryState(**json.loads(path.read_text()))
+def read_state(settings: Settings) -> CanaryState:
+    """What the service routes by now: a file in the state folder, or on ``loop_store`` for every replica."""
+    return parse_state(loop_store.read_document(settings, loop_store.CANARY_STATE))
 
 
-def write_state(path: Path, state: CanaryState) -> None:
-    """Replace the state file atomically: a reader sees the old state or the new, never half."""
-    write_json_atomically(path, asdict(state))
+def write_state(settings: Settings, state: CanaryState) -> None:
+    """Replace the state whole: a reader (every replica) sees the old state or the new, never half."""
+    loop_store.write_json(settings, loop_store.CANARY_STATE, asdict(state))
 
 
 def bucket(entity: str, salt: str) -> float:

@@ -24,9 +24,25 @@ def service_command(port: int | str) -> list[str]:
     return [bentoml, "serve", SERVICE, "--host", processes.LOOPBACK, "--port", str(port)]
 
 
-def start(command: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``command`` from the project root with the tool environment of ``settings``."""
-    return processes.start(command, log, env={**os.environ, **tool_environment(settings)}, cwd=PROJECT_ROOT)
+def replica_home(settings: Settings, port: int | str) -> Path:
+    """The BentoML home of the service on ``port``: one per replica.
+
+    BentoML keeps its Prometheus counters in files under its home
+    (``prometheus_multiproc_dir``) and empties that folder when a server starts. Two
+    replicas on one machine under one home would wipe each other's counters at start and
+    then report each other's requests as their own, so a controller adding every
+    replica's ``/metrics`` would count each request twice.
+    """
+    return settings.state / "bentoml" / f"replica-{port}"
+
+
+def start(command: list[str], settings: Settings, log: Path, port: int | str | None = None) -> subprocess.Popen[bytes]:
+    """Start ``command`` from the project root with the tool environment of ``settings``;
+    a service on ``port`` gets its own BentoML home (``replica_home``)."""
+    env = {**os.environ, **tool_environment(settings)}
+    if port is not None:
+        env["BENTOML_HOME"] = str(replica_home(settings, port))
+    return processes.start(command, log, env=env, cwd=PROJECT_ROOT)
 
 
 def start_service(settings: Settings, log: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
@@ -36,7 +52,7 @@ def start_service(settings: Settings, log: Path, port: int | None = None) -> tup
     """
     port = port or processes.free_port()
     url = f"http://{processes.LOOPBACK}:{port}"
-    server = start(service_command(port), settings, log)
+    server = start(service_command(port), settings, log, port)
     try:
         processes.wait_until(server, f"{url}/readyz", log=log)
     except BaseException:
@@ -61,11 +77,11 @@ class ServiceStart:
 
     def start(self) -> None:
         if self.server is None:
-            self.server = start(service_command(self.port), self.settings, self.log)
+            self.server = start(service_command(self.port), self.settings, self.log, self.port)
 
     def ready(self) -> tuple[subprocess.Popen[bytes], str]:
         if self.server is None:
-            self.server = start(service_command(self.port), self.settings, self.log)
+            self.server = start(service_command(self.port), self.settings, self.log, self.port)
         processes.wait_until(self.server, f"{self.url}/readyz", log=self.log)
         return self.server, self.url
 

@@ -23,11 +23,11 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-from core import registry
+from core import loop_store, registry
 from core.settings import Settings
 from features.freshness import FreshHistory
 from features.store import HISTORY_VIEW, OnlineFeatures
-from serving.canary import CanaryState, Variant, read_state, route, state_path
+from serving.canary import CanaryState, Variant, parse_state, route
 from serving.models import LoadedModel, load_alias, load_version
 from serving.prediction_log import clean_features
 from serving.schema import FeatureContribution, service_models
@@ -110,8 +110,7 @@ class ServingRuntime:
         )
         self.log = open_log(settings)  # local day files, or segments on the shared loop_store
         self._lock = threading.Lock()
-        self._state_file = state_path(settings)
-        self._state_seen: float | None = None
+        self._state_seen: bytes | None = None  # the canary state document as last applied
         self.state = CanaryState()
         self.champion = load_alias(settings, registry.CHAMPION)
         self.challenger: LoadedModel | None = None
@@ -152,16 +151,14 @@ class ServingRuntime:
         """
         if self.champion is None:
             self._take_first_champion()
-        try:
-            seen = self._state_file.stat().st_mtime_ns
-        except FileNotFoundError:
-            seen = None
+        # The bytes, not a timestamp: an object store's objects have no mtime a replica can trust.
+        seen = loop_store.read_document(self.settings, loop_store.CANARY_STATE)
         if seen == self._state_seen:
             return
         with self._lock:
             if seen == self._state_seen:
                 return
-            state = read_state(self._state_file)
+            state = parse_state(seen)
             champion = self._behind(registry.CHAMPION)
             challenger = None
             if state.challenger_version is not None:

@@ -29,22 +29,13 @@ import threading
 import time
 from typing import Any
 
+from core import loop_store
 from core.settings import Settings
 from serving.prediction_log import LogScan, PredictionLog, json_line, parse_lines
 
 logger = logging.getLogger(__name__)
 
 PREDICTIONS = "predictions"
-
-
-def store(settings: Settings) -> tuple[Any, str]:
-    """The fsspec filesystem of ``loop_store`` and the path of its root on it."""
-    import fsspec
-
-    if settings.loop_store is None:
-        raise ValueError("loop_store is not set: the loop's state is local files")
-    filesystem, root = fsspec.core.url_to_fs(settings.loop_store)
-    return filesystem, root.rstrip("/")
 
 
 class SegmentLog:
@@ -147,7 +138,7 @@ def open_log(settings: Settings) -> PredictionLog | SegmentLog:
     """The service's log: local day files, or segments on ``loop_store``."""
     if settings.loop_store is None:
         return PredictionLog(settings.predictions_dir)
-    filesystem, root = store(settings)
+    filesystem, root = loop_store.filesystem(settings)
     return SegmentLog(filesystem, root, settings.serving.log_segment_rows, settings.serving.log_flush_seconds)
 
 
@@ -170,7 +161,7 @@ def scan_log(settings: Settings) -> LogScan:
         from serving.prediction_log import scan
 
         return scan(settings.predictions_dir)
-    return scan_segments(*store(settings))
+    return scan_segments(*loop_store.filesystem(settings))
 
 
 def wait_until_logged(settings: Settings, request_ids: list[str], seconds: float | None = None) -> bool:

@@ -40,13 +40,13 @@ from pipelines.flows.training import training_pipeline
 from pipelines.steps import tracking, training
 from serving import launch
 from serving.canary import compressed, load_canary_config
-from serving.controller import CanaryRun, run_canary
+from serving.controller import CanaryRun, Services, run_canary
 from serving.schema import request_bodies
 
 
-def canary(settings: Settings, url: str) -> CanaryRun | None:
-    """``make canary``: the registry's challenger through every step against the service at ``url``."""
-    return run_canary(settings, url, quality=quality_probe(settings))
+def canary(settings: Settings, services: Services) -> CanaryRun | None:
+    """``make canary``: the registry's challenger through every step against the service (every replica of it)."""
+    return run_canary(settings, services, quality=quality_probe(settings))
 
 
 def recent_requests(settings: Settings, limit: int = 400) -> list[dict[str, Any]]:

@@ -127,9 +127,7 @@ def weeks_of_traffic(
         # The monitor judges this week's windows; a retrained challenger goes through its
         # canary inside the same flow run, under the next week's traffic.
         with clock.step(f"week {week.number} monitor"):  # and the canary, when one runs
-            outcome = monitor(
-                settings, service_url=result.url, traffic={"week": str(week.number), "scenario": scenario}
-            )
+            outcome = monitor(settings, services=[result.url], traffic={"week": str(week.number), "scenario": scenario})
         result.weeks.append(WeekOfTraffic(week.number, scenario, traffic, outcome))
         for judged in outcome.windows:
             report(f"   {judged.report.window}: {judged.decision}")

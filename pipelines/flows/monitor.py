@@ -63,10 +63,14 @@ OUTCOME_STATES = {"promoted": "Promoted", "rolled_back": "Rolled back", "awaitin
 def monitor(
     settings: SettingsParameter,
     retrain: bool = True,
-    service_url: str | None = None,
+    services: list[str] | None = None,
     traffic: dict[str, str] | None = None,
 ) -> MonitorResult:
-    """Judge the windows logged since the last run, then the windows whose labels arrived."""
+    """Judge the windows logged since the last run, then the windows whose labels arrived.
+
+    ``services``: the running service's URL, or every replica's; a retrained challenger
+    goes through its canary there. Without it, the challenger waits for ``make canary``.
+    """
     result = MonitorResult(steps.champion_version(settings))
     report_queue.resume(settings)  # full reports a stopped run left unwritten
     state = policy.read_state(settings)
@@ -98,15 +102,16 @@ def monitor(
     if result.trigger is not None and retrain:
         tags = steps.record_trigger(settings, result, labels.get(result.trigger.window))
         result.retrained = training_pipeline(settings, trigger=tags)
-        if service_url and result.retrained.registration.alias == registry.CHALLENGER:
-            return canary_outcome(settings, result, service_url, traffic)
+        if services and result.retrained.registration.alias == registry.CHALLENGER:
+            return canary_outcome(settings, result, services, traffic)
     return result
 
 
 def canary_outcome(
-    settings: SettingsParameter, result: MonitorResult, service_url: str, traffic: dict[str, str] | None
+    settings: SettingsParameter, result: MonitorResult, services: list[str], traffic: dict[str, str] | None
 ) -> MonitorResult:
     """The retrained challenger's canary; its outcome becomes the flow run's state and an artifact."""
+    from monitoring.canary_quality import quality_probe
     from serving.controller import run_canary
 
     if traffic and traffic.get("week"):
@@ -115,9 +120,9 @@ def canary_outcome(
         (week,) = ingest.traffic_weeks(settings, 1)  # the week after the one just served and landed
         scenario = traffic.get("scenario", "none")
         log().info("canary of the challenger under week %d of traffic (%s)", week.number, scenario)
-        result.canary, result.canary_traffic = canary_under_traffic(settings, service_url, week, scenario, log().info)
+        result.canary, result.canary_traffic = canary_under_traffic(settings, services, week, scenario, log().info)
     else:
-        result.canary = run_canary(settings, service_url, report=log().info)
+        result.canary = run_canary(settings, services, report=log().info, quality=quality_probe(settings))
     run = result.canary
     outcome = run.outcome if run is not None else "none"
     name = OUTCOME_STATES.get(outcome, "Inconclusive")

@@ -80,12 +80,12 @@ def register_model(
 class Server:
     """``bentoml serve`` on a free loopback port, over ``settings``'s workspace."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, name: str = "bentoml-test") -> None:
         self.settings = settings
         self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = settings.state / "bentoml-test.log"
-        self.process = launch.start(launch.service_command(self.port), settings, self.log)
+        self.log = settings.state / f"{name}.log"  # a second replica over the same workspace names its own
+        self.process = launch.start(launch.service_command(self.port), settings, self.log, self.port)
 
     def wait_until(self, path: str, status: int, seconds: float = 90) -> None:
         try:

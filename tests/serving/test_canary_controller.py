@@ -14,7 +14,7 @@ from core import registry
 from features.engineering import FeatureColumns
 from governance import audit
 from serving import controller
-from serving.canary import Analysis, CanaryConfig, read_state, state_path
+from serving.canary import Analysis, CanaryConfig, CanaryState, read_state, write_state
 from serving.controller import run_canary
 from tests.serving.conftest import Server, champion_server, register_model
 from tests.serving.test_service_http import applicants
@@ -72,7 +72,7 @@ def test_a_sound_challenger_is_promoted_through_every_step(canary_served: tuple[
     assert run is not None and run.outcome == "promoted", run.history if run else None
     assert [line for line in run.history if "weight" in line] == [f"v{challenger}: weight {w}%" for w in FAST.steps]
     assert registry.aliases(settings) == {"champion": challenger, "previous": champion}
-    assert read_state(state_path(settings)).challenger_version is None
+    assert read_state(settings).challenger_version is None
     assert set(traffic.statuses) == {200}  # no request failed while weights changed
     assert "challenger" in traffic.variants
 
@@ -108,7 +108,7 @@ def test_in_manual_mode_the_canary_waits_for_an_approval_with_the_champion_servi
     assert run is not None and run.outcome == "awaiting_approval", run.history if run else None
     assert registry.aliases(settings)["champion"] == champion
     assert registry.aliases(settings)["challenger"] == challenger
-    assert read_state(state_path(settings)).challenger_version is None  # the champion answers everyone
+    assert read_state(settings).challenger_version is None  # the champion answers everyone
     tags = registry.client(settings).get_model_version(settings.mlflow.registered_model, challenger).tags
     assert tags["policy_champion"] == "awaiting_approval" and tags["policy_champion_failed"] == "approval"
 
@@ -125,3 +125,51 @@ def test_in_manual_mode_the_canary_waits_for_an_approval_with_the_champion_servi
         ("promotion", "risk-officer"),
     ]
     assert audit.verify(settings).ok
+
+
+def test_two_replicas_route_every_customer_alike_and_are_judged_as_one(
+    canary_served: tuple[Server, pd.DataFrame],
+) -> None:
+    server, frame = canary_served
+    settings = server.settings
+    entity = settings.schema_.entity
+    second = Server(settings, name="bentoml-replica")  # the same workspace: the same state document
+    try:
+        second.wait_until("/readyz", 200)
+        replicas = [server.url, second.url]
+        good = register_model(settings, frame, registry.CHALLENGER, governed=True)
+        state = CanaryState(good, 50, note="half")
+        write_state(settings, state)
+        controller.wait_until_routing(replicas, state)
+        bodies = applicants(frame, 120)
+        before = controller.scrape(replicas)
+        with httpx.Client(timeout=30) as client:
+            routed = {
+                url: {body[entity]: client.post(f"{url}/predict", json=body).json()["variant"] for body in bodies}
+                for url in replicas
+            }
+        assert routed[server.url] == routed[second.url]  # customer by customer
+        # Each replica counts its own requests (its own BentoML home): added, every request once.
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            extra = [client.post("/predict", json=body).status_code for body in bodies[:30]]  # the first only
+        assert extra == [200] * 30
+        counted = controller.scrape(replicas)
+        answered_before = sum(c.answered for c in before.values())
+        assert sum(c.answered for c in counted.values()) - answered_before == 2 * len(bodies) + 30
+        assert 0 < list(routed[server.url].values()).count("challenger") < len(bodies)
+        controller.rollback(settings, good, "replaced by the broken one below")
+
+        # All of a broken challenger's traffic reaches the second replica: judged on the first alone,
+        # it would have no requests (inconclusive until the deadline); judged as one, it fails at once.
+        columns = FeatureColumns(("loan_amount", "column_that_never_arrives"), ())
+        register_model(settings, frame.assign(column_that_never_arrives=1.0), registry.CHALLENGER, columns)
+        with Traffic(second, bodies) as traffic:
+            short = FAST.model_copy(
+                update={"analysis": FAST.analysis.model_copy(update={"progress_deadline_seconds": 20})}
+            )
+            run = run_canary(settings, replicas, short, report=lambda line: None)
+        assert run is not None and run.outcome == "rolled_back", run.history if run else None
+        assert "success rate" in run.history[-2], run.history
+        assert set(traffic.statuses) == {200}
+    finally:
+        second.stop()

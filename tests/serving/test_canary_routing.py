@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from serving.canary import CanaryState, bucket, load_canary_config, read_state, route, write_state
+from tests.conftest import write_params
 
 pytestmark = pytest.mark.unit
 
@@ -36,12 +38,19 @@ def test_no_challenger_or_shadow_means_the_champion_answers() -> None:
     assert {route(c, CanaryState("7", 100)) for c in CUSTOMERS[:100]} == {"challenger"}
 
 
-def test_state_round_trips_atomically(tmp_path: Path) -> None:
-    path = tmp_path / "canary_state.json"
-    assert read_state(path) == CanaryState()
-    write_state(path, CanaryState("3", 25, note="step 2 of 4"))
-    assert read_state(path) == CanaryState("3", 25, note="step 2 of 4")
-    assert [p.name for p in tmp_path.iterdir()] == ["canary_state.json"]  # no temp file left
+@pytest.mark.parametrize("shared", [False, True], ids=["state folder", "loop_store"])
+def test_state_round_trips_whole_and_every_replica_reads_the_same(tmp_path: Path, shared: bool) -> None:
+    params = write_params(tmp_path)
+    overrides = {"loop_store": (tmp_path / "shared").as_uri()} if shared else {}
+    controller, replica = load_settings(params, overrides), load_settings(params, overrides)  # two processes' view
+    assert read_state(replica) == CanaryState()
+    write_state(controller, CanaryState("3", 25, note="step 2 of 4"))
+    assert read_state(replica) == CanaryState("3", 25, note="step 2 of 4")
+    write_state(controller, CanaryState(note="v3 rolled back"))
+    assert read_state(replica) == CanaryState(note="v3 rolled back")  # nothing cached between reads
+    where = tmp_path / ("shared" if shared else ".state") / "serving"
+    assert [p.name for p in where.iterdir()] == ["canary_state.json"]  # no temp file left
+    assert shared or not (tmp_path / "shared").exists()
 
 
 def test_the_shipped_canary_file_is_valid_and_bad_steps_are_named(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core import registry
-from serving.canary import CanaryState, state_path, write_state
+from serving.canary import CanaryState, write_state
 from serving.runtime import ServingRuntime
 from serving.schema import request_bodies
 from tests.serving.conftest import prepare_workspace, register_model
@@ -31,7 +31,7 @@ def test_a_state_change_keeps_the_warm_champion_and_warms_the_challenger_before_
         assert champion is not None and champion.one_row is not None
 
         version = register_model(settings, frame, registry.CHALLENGER)
-        write_state(state_path(settings), CanaryState(challenger_version=version, weight=50))
+        write_state(settings, CanaryState(challenger_version=version, weight=50))
         runtime.refresh()
 
         # The same champion version is the same object, with everything it learned from traffic.

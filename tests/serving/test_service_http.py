@@ -13,7 +13,7 @@ import pytest
 from core import registry
 from features import store
 from features.engineering import FeatureColumns
-from serving.canary import CanaryState, state_path, write_state
+from serving.canary import CanaryState, write_state
 from serving.controller import wait_until_routing
 from serving.schema import request_bodies
 from tests.conftest import LINEAGE
@@ -39,7 +39,7 @@ def applicants(frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
 
 def set_canary(server: Server, state: CanaryState) -> None:
     """Write the canary state and wait until the service routes by it."""
-    write_state(state_path(server.settings), state)
+    write_state(server.settings, state)
     wait_until_routing(server.url, state)
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core import loop_store
 from core.settings import Settings, load_settings
 from monitoring.windows import load_labels, load_predictions, write_labels
 from serving.prediction_log import PredictionLog
-from serving.shared_log import SegmentLog, open_log, scan_log, scan_segments, store, wait_until_logged
+from serving.shared_log import SegmentLog, open_log, scan_log, scan_segments, wait_until_logged
 
 pytestmark = pytest.mark.unit
 
@@ -99,7 +100,7 @@ def test_a_damaged_segment_line_is_named_not_dropped(workspace: Path) -> None:
     log.close()
     (segment,) = segments(settings)
     segment.write_text(segment.read_text() + "not json\n")
-    found = scan_segments(*store(settings))
+    found = scan_segments(*loop_store.filesystem(settings))
     assert [e["request_id"] for e in found.entries] == ["a", "b"]
     assert found.corrupt == [f"{segment.name}:3"] and not found.torn
 
