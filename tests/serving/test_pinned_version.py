@@ -96,4 +96,3 @@ def test_the_pin_comes_from_the_environment_and_is_checked(registry_of_two: tupl
     assert load_settings(settings.params_file, environ={}).serving.model_version is None
     with pytest.raises(SettingsError, match="model_version"):
         load_settings(settings.params_file, environ={"MLOPS_MODEL_VERSION": "champion"})
-
