@@ -187,7 +187,7 @@ k8s-render: ## print the manifests of K8S_ENV (dev|staging|prod) with the image 
 		>> "$$work/kustomization.yaml"; fi && \
 	.venv/bin/kubectl kustomize "$$work"
 
-deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=) to the current kubectl context; wait for the canary to finish
+deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=, MODEL_VERSION=) to the current kubectl context; wait for the canary to finish
 	$(MAKE) -s k8s-render | .venv/bin/kubectl apply -f -
 	.venv/bin/kubectl -n mlops-$(K8S_ENV) wait rollout/credit-service --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
 
