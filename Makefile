@@ -160,19 +160,35 @@ k8s: ## regenerate the cluster canary from serving/canary.yaml, then render ever
 	$(PY) -m infra.rollout
 	@for env in dev staging prod; do .venv/bin/kubectl kustomize infra/k8s/overlays/$$env >/dev/null && echo "overlays/$$env renders"; done
 
-# Deploying: the overlay of K8S_ENV with the service image IMAGE_NAME:IMAGE_TAG (CD sets both).
+# Deploying: the overlay of K8S_ENV with the service image IMAGE_NAME:IMAGE_TAG (CD sets both), and the
+# registry version MODEL_VERSION its pods serve (optional; unset, they serve the champion alias at start).
+# The pin is the pod template's env MLOPS_MODEL_VERSION (a JSON patch, guarded by a test of the entry's
+# name); kustomize replacements copy it into the quality job's challenger-version argument (infra/README.md).
 K8S_ENV ?= dev
 IMAGE_NAME ?= registry.example.invalid/mlops/credit-service
 IMAGE_TAG ?=
-k8s-render: ## print the manifests of K8S_ENV (dev|staging|prod) with the image IMAGE_NAME:IMAGE_TAG
-	@test -n "$(IMAGE_TAG)" || { echo "usage: make k8s-render K8S_ENV=dev|staging|prod IMAGE_TAG=<tag>" >&2; exit 2; }
+MODEL_VERSION ?=
+K8S_PIN_SOURCE = spec.template.spec.containers.[name=service].env.[name=MLOPS_MODEL_VERSION].value
+K8S_PIN_TARGETS = "spec.strategy.canary.analysis.args.[name=challenger-version].value", \
+	"spec.strategy.canary.steps.*.analysis.args.[name=challenger-version].value"
+k8s-render: ## print the manifests of K8S_ENV (dev|staging|prod) with the image IMAGE_NAME:IMAGE_TAG, pinned to MODEL_VERSION
+	@test -n "$(IMAGE_TAG)" || { echo "usage: make k8s-render K8S_ENV=dev|staging|prod IMAGE_TAG=<tag> [MODEL_VERSION=<n>]" >&2; exit 2; }
+	@test -z "$(MODEL_VERSION)" || echo "$(MODEL_VERSION)" | grep -Eqx '[1-9][0-9]*' || \
+		{ echo "MODEL_VERSION must be a registry version number, not $(MODEL_VERSION)" >&2; exit 2; }
 	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
 	printf 'resources: ["%s"]\nimages: [{name: registry.example.invalid/mlops/credit-service, newName: "%s", newTag: "%s"}]\n' \
 		"$$(realpath --relative-to="$$work" infra/k8s/overlays/$(K8S_ENV))" "$(IMAGE_NAME)" "$(IMAGE_TAG)" \
 		> "$$work/kustomization.yaml" && \
+	if [ -n "$(MODEL_VERSION)" ]; then printf '%s\n' \
+		'patches:' '  - target: {kind: Rollout, name: credit-service}' '    patch: |-' \
+		'      - {op: test, path: /spec/template/spec/containers/0/env/0/name, value: MLOPS_MODEL_VERSION}' \
+		'      - {op: replace, path: /spec/template/spec/containers/0/env/0/value, value: "$(MODEL_VERSION)"}' \
+		'replacements:' '  - source: {kind: Rollout, name: credit-service, fieldPath: "$(K8S_PIN_SOURCE)"}' \
+		'    targets: [{select: {kind: Rollout, name: credit-service}, fieldPaths: [$(K8S_PIN_TARGETS)]}]' \
+		>> "$$work/kustomization.yaml"; fi && \
 	.venv/bin/kubectl kustomize "$$work"
 
-deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=) to the current kubectl context; wait for the canary to finish
+deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=, MODEL_VERSION=) to the current kubectl context; wait for the canary to finish
 	$(MAKE) -s k8s-render | .venv/bin/kubectl apply -f -
 	.venv/bin/kubectl -n mlops-$(K8S_ENV) wait rollout/credit-service --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
 

@@ -303,6 +303,11 @@ class ServingSettings(Strict):
     # what is not yet written: the window serving/README.md states.
     log_segment_rows: int = Field(500, ge=1, le=100_000)
     log_flush_seconds: float = Field(5.0, gt=0, le=3600)
+    # A registry version this deployment serves, whatever the aliases say (MLOPS_MODEL_VERSION).
+    # Set per pod template in a cluster, where Argo Rollouts does the canary: its canary pods
+    # pin the challenger's version, its stable pods the champion's (infra/README.md). None:
+    # the champion alias answers, and the local canary state routes to the challenger.
+    model_version: str | None = Field(None, pattern=r"^[1-9][0-9]*$")
 
     MAX_AUTO_WORKERS: ClassVar[int] = 4
 

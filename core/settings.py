@@ -54,6 +54,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "MLOPS_DVC_REMOTE": "dvc.remote",
     "MLOPS_LOOP_STORE": "loop_store",
     "MLOPS_DASK_ADDRESS": "prefect.dask_address",
+    # The model version a pod serves: chosen per deployment (a cluster's pod template), like an endpoint.
+    "MLOPS_MODEL_VERSION": "serving.model_version",
 }
 
 

@@ -174,6 +174,31 @@ def _slower_than(champion: VariantCounters, challenger: VariantCounters, q: floa
     )
 
 
+QualityJudgement = Literal["worse", "fine", "inconclusive"]
+
+
+def judge_quality(quality: QualityComparison, metrics: CanaryMetrics) -> tuple[QualityJudgement, str]:
+    """The quality rule of a canary interval, and what it saw: worse (fails), fine, or not yet told apart.
+
+    The challenger's ROC AUC may fall at most ``max_quality_degradation`` below the
+    champion's: worse when even the low end of the paired interval exceeds it, fine when
+    the high end stays within it (serving/significance.py). Shared by ``judge_interval``
+    and the cluster's quality job (serving/quality_check.py).
+    """
+    judged = quality.degradation.judge(metrics.max_quality_degradation)
+    if judged == "worse":
+        return "worse", (
+            f"ROC AUC {quality.challenger_roc_auc:.3f} is {quality.degradation.estimate:.3f} below the "
+            f"champion's {quality.champion_roc_auc:.3f} (at least {quality.degradation.low:.3f} at "
+            f"{metrics.confidence:.0%} confidence; allowed {metrics.max_quality_degradation})"
+        )
+    return "fine" if judged == "fine" else "inconclusive", (
+        f"ROC AUC {quality.challenger_roc_auc:.3f} vs {quality.champion_roc_auc:.3f} on {quality.labelled} "
+        f"labelled rows ({quality.pairing}; degradation {quality.degradation.estimate:+.3f}, "
+        f"{metrics.confidence:.0%} bounds {quality.degradation.low:+.3f}..{quality.degradation.high:+.3f})"
+    )
+
+
 def judge_interval(
     champion: VariantCounters,
     challenger: VariantCounters,
@@ -219,25 +244,15 @@ def judge_interval(
             failed = _slower_than(champion, challenger, q, ratio, alpha)
             if failed:
                 failures.append(f"{name} {failed}")
-    judged_quality = None
-    if quality is not None:
-        judged_quality = quality.degradation.judge(metrics.max_quality_degradation)
-        if judged_quality == "worse":
-            failures.append(
-                f"ROC AUC {quality.challenger_roc_auc:.3f} is {quality.degradation.estimate:.3f} below the "
-                f"champion's {quality.champion_roc_auc:.3f} (at least {quality.degradation.low:.3f} at "
-                f"{metrics.confidence:.0%} confidence; allowed {metrics.max_quality_degradation})"
-            )
+    judged_quality, quality_said = judge_quality(quality, metrics) if quality is not None else (None, "")
+    if judged_quality == "worse":
+        failures.append(quality_said)
     if failures:
         return verdict("fail", failures)
     shown_p99 = f"{ours:.0f} ms" if requests >= P99_MIN_REQUESTS else f"max bucket {ours:.0f} ms"
     summary = f"success {challenger.success_rate:.3f}, p99 {shown_p99} (champion {theirs:.0f} ms), {requests} requests"
-    if quality is not None:
-        summary += (
-            f", ROC AUC {quality.challenger_roc_auc:.3f} vs {quality.champion_roc_auc:.3f} on {quality.labelled} "
-            f"labelled rows ({quality.pairing}; degradation {quality.degradation.estimate:+.3f}, "
-            f"{metrics.confidence:.0%} bounds {quality.degradation.low:+.3f}..{quality.degradation.high:+.3f})"
-        )
+    if quality_said:
+        summary += f", {quality_said}"
     if judged_quality == "inconclusive":
         return verdict("inconclusive", [f"{summary}: quality not yet told apart from the allowed degradation"])
     return verdict("pass", [summary])

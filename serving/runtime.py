@@ -112,7 +112,11 @@ class ServingRuntime:
         self._lock = threading.Lock()
         self._state_seen: bytes | None = None  # the canary state document as last applied
         self.state = CanaryState()
-        self.champion = load_alias(settings, registry.CHAMPION)
+        # serving.model_version: this pod serves that version only (a cluster's Rollout does the canary).
+        self.pinned = settings.serving.model_version
+        self._pin_error: str | None = None
+        self._pin_tried = 0.0
+        self.champion = self._load_pinned() if self.pinned else load_alias(settings, registry.CHAMPION)
         self.challenger: LoadedModel | None = None
         self._explainers: dict[str, Any] = {}  # version -> LocalExplainer, built on first /explain
         self._explainers_lock = threading.Lock()  # not the models' lock: building one may import shap (2 s)
@@ -149,6 +153,9 @@ class ServingRuntime:
         A promotion moves the champion alias and the state together, so the champion is
         re-read then; a version already held is kept as it is (warm).
         """
+        if self.pinned is not None:
+            self._refresh_pinned()
+            return
         if self.champion is None:
             self._take_first_champion()
         # The bytes, not a timestamp: an object store's objects have no mtime a replica can trust.
@@ -169,6 +176,40 @@ class ServingRuntime:
             swapped = champion is not self.champion or challenger is not self.challenger
             self.champion, self.challenger, self.state, self._state_seen = champion, challenger, state, seen
         if swapped:
+            settle_heap()
+
+    PIN_RETRY_SECONDS = 5.0  # a pinned version that could not be loaded is asked for again this often
+
+    def _load_pinned(self) -> LoadedModel | None:
+        """The pinned registry version, or None (not ready, and why in ``describe``) when it cannot be loaded.
+
+        Pinned, the service ignores the aliases and the local canary state: which version a
+        pod serves is its configuration's (``MLOPS_MODEL_VERSION``), and the cluster's
+        Rollout moves traffic between pods. A version that does not exist keeps the pod
+        unready, which stops the Rollout at its first step until its progress deadline.
+        """
+        from mlflow.exceptions import MlflowException
+
+        self._pin_tried = time.monotonic()
+        try:
+            model = load_version(self.settings, str(self.pinned))
+        except (MlflowException, OSError) as error:
+            name = self.settings.mlflow.registered_model
+            self._pin_error = f"pinned version {name} v{self.pinned} cannot be loaded: {type(error).__name__}: {error}"
+            logger.error("%s; not ready (serving.model_version / MLOPS_MODEL_VERSION)", self._pin_error)
+            return None
+        self._pin_error = None
+        logger.info("pinned v%s loaded: ready; the aliases and the canary state are not followed", model.version)
+        return model
+
+    def _refresh_pinned(self) -> None:
+        """Pinned: nothing to follow once the version is loaded; until then, try again now and then."""
+        if self.champion is not None or time.monotonic() - self._pin_tried < self.PIN_RETRY_SECONDS:
+            return
+        model = self._load_pinned()
+        if model is not None:
+            with self._lock:
+                self.champion = self._warmed(model)
             settle_heap()
 
     def _behind(self, alias: str) -> LoadedModel | None:
@@ -348,10 +389,14 @@ class ServingRuntime:
 
     def describe(self) -> dict[str, object]:
         """What the service routes by right now."""
-        return {
+        described: dict[str, object] = {
             "champion_version": self.champion.version if self.champion else None,
             "challenger_version": self.challenger.version if self.challenger else None,
             "weight": self.state.weight,
             "shadow": self.state.shadow,
             "note": self.state.note,
+            "pinned_version": self.pinned,
         }
+        if self.pinned is not None:
+            described["note"] = self._pin_error or f"pinned to v{self.pinned}: the cluster's Rollout does the canary"
+        return described

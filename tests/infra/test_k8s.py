@@ -70,7 +70,7 @@ def test_each_environment_s_rollout_matches_the_argo_rollouts_schema(environment
     documents = [d for d in rendered(environment) if d["kind"] in ARGO_KINDS]
     checked = argo_check(documents)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.count(": valid") == 2
+    assert checked.stdout.count(": valid") == 3  # the Rollout, its interval checks and its quality gate
 
 
 def test_the_checkers_reject_broken_manifests() -> None:
@@ -104,7 +104,52 @@ def test_the_cluster_canary_follows_the_steps_and_thresholds_of_canary_yaml() ->
     assert metrics["p99-latency"]["successCondition"] == "result[0] <= 0.4"
     assert metrics["p99-latency-ratio"]["successCondition"] == "result[0] <= 1.5"
     assert {m["failureLimit"] for m in metrics.values()} == {2}  # the third failed interval aborts
-    assert {m["interval"] for m in metrics.values()} == {"30s"}
+    assert {m["interval"] for name, m in metrics.items() if name != "model-quality"} == {"30s"}
+    assert metrics["model-quality"]["interval"] == "60s"  # a job a measurement: at most once a rate window
+    (gate,) = rollout.quality_gate(config)["spec"]["metrics"]
+    command = gate["provider"]["job"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[-4:] == ["--hold", "510", "--every", "60"]  # 600 s deadline less three 30 s steps
+
+
+def templates(documents: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == "AnalysisTemplate"}
+
+
+def test_the_quality_is_a_job_of_the_platform_image_checked_each_interval_and_before_promotion() -> None:
+    """The local canary's quality rule, in the cluster: serving/quality_check.py run as Argo job metrics."""
+    documents = rendered("staging")
+    rollout_spec = of_kind(documents, "Rollout")["spec"]
+    container = rollout_spec["template"]["spec"]["containers"][0]
+    config_map = of_kind(documents, "ConfigMap")["metadata"]["name"]
+    found = templates(documents)
+    interval = {m["name"]: m for m in found[rollout.TEMPLATE]["spec"]["metrics"]}["model-quality"]
+    (gate,) = found[rollout.QUALITY_GATE]["spec"]["metrics"]
+    config = load_canary_config()
+    for metric, flags in ((interval, ["--inconclusive-passes"]), (gate, ["--hold", "860", "--every", "60"])):
+        job = metric["provider"]["job"]["spec"]
+        pod = job["template"]["spec"]
+        (check,) = pod["containers"]
+        assert check["command"] == [
+            "python", "-m", "serving.quality_check", "--challenger", "{{args.challenger-version}}", *flags
+        ]  # fmt: skip
+        assert check["image"] == container["image"]  # the image CD built, as the pods
+        assert check["envFrom"] == container["envFrom"] and config_map in str(check["envFrom"])  # hash suffix too
+        assert pod["restartPolicy"] == "Never" and job["backoffLimit"] == 0  # a verdict is not retried
+        kubernetes_validate.validate(
+            {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "q"}, "spec": job},
+            kubernetes_validate.latest_version(),
+            strict=True,
+        )
+    # Each interval: only a surely worse challenger fails, `threshold` of them abort, as the other checks.
+    assert interval["failureLimit"] == config.analysis.threshold - 1 and interval["interval"] == "60s"
+    # Before promotion: one measurement, no failure allowed; it holds what the progress deadline leaves.
+    assert gate["count"] == 1 and gate["failureLimit"] == 0
+    assert rollout_spec["strategy"]["canary"]["steps"][-1] == {
+        "analysis": {
+            "templates": [{"templateName": rollout.QUALITY_GATE}],
+            "args": [{"name": "challenger-version", "value": ""}],
+        }
+    }
 
 
 def test_shadow_traffic_is_refused_rather_than_dropped() -> None:
@@ -123,16 +168,37 @@ def test_no_credentials_in_the_manifests() -> None:
     assert not list(Path(K8S).rglob("*secret*.yaml"))
 
 
-def test_cd_renders_an_environment_with_the_image_it_built() -> None:
-    done = subprocess.run(
-        ["make", "-s", "k8s-render", "K8S_ENV=prod", "IMAGE_TAG=0a1b2c3", "IMAGE_NAME=ghcr.io/acme/credit-service"],
+def cd_render(*variables: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-s", "k8s-render", "K8S_ENV=prod", "IMAGE_NAME=ghcr.io/acme/credit-service", *variables],
         cwd=K8S.parents[1],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_cd_renders_an_environment_with_the_image_it_built() -> None:
+    done = cd_render("IMAGE_TAG=0a1b2c3")
     assert done.returncode == 0, done.stderr
     documents = [d for d in yaml.safe_load_all(done.stdout) if d]
     container = of_kind(tuple(documents), "Rollout")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/acme/credit-service:0a1b2c3"
+    assert {"name": "MLOPS_MODEL_VERSION", "value": ""} in container["env"]  # unpinned: the champion alias
     assert {d["metadata"]["namespace"] for d in documents} == {"mlops-prod"}
+
+
+def test_cd_pins_the_model_version_of_the_new_pods_and_their_quality_checks() -> None:
+    """MODEL_VERSION is the pods' env: a new pod template, which Argo canaries; the quality job gets it too."""
+    done = cd_render("IMAGE_TAG=0a1b2c3", "MODEL_VERSION=12")
+    assert done.returncode == 0, done.stderr
+    documents = tuple(d for d in yaml.safe_load_all(done.stdout) if d)
+    spec = of_kind(documents, "Rollout")["spec"]
+    assert {"name": "MLOPS_MODEL_VERSION", "value": "12"} in spec["template"]["spec"]["containers"][0]["env"]
+    canary = spec["strategy"]["canary"]
+    assert {"name": "challenger-version", "value": "12"} in canary["analysis"]["args"]
+    assert canary["steps"][-1]["analysis"]["args"] == [{"name": "challenger-version", "value": "12"}]
+    checked = argo_check([d for d in documents if d["kind"] in ARGO_KINDS])
+    assert checked.returncode == 0, checked.stdout
+    refused = cd_render("IMAGE_TAG=0a1b2c3", "MODEL_VERSION=champion")
+    assert refused.returncode == 2 and "registry version number" in refused.stderr
