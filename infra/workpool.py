@@ -5,6 +5,11 @@ is missing and deploys ``training-pipeline`` to it from this checkout, against t
 Prefect server of ``PREFECT_API_URL``, and ``feature-refresh`` on a cron schedule
 (``--refresh-cron``, hourly by default): batches that land between trainings are
 validated, engineered and materialized incrementally (``pipelines/flows/refresh.py``).
+With ``--services URL [URL ...]`` (every replica of the running service) it also deploys
+``monitor`` on its own schedule (``--monitor-cron``, every 15 minutes): each run judges
+the windows logged since the last (the log, the labels and the monitor's memory are on
+the shared store), and on a trigger runs ``training-pipeline/team`` as a deployment and
+takes the challenger it registers through the canary across those replicas.
 A worker (``prefect worker start --pool team-pool``, the compose stack's
 ``prefect-worker``) then runs each flow run in a new process from the same source,
 with the team profile's environment.
@@ -21,8 +26,11 @@ from core.settings import PROJECT_ROOT
 
 FLOW_ENTRYPOINT = "pipelines/flows/training.py:training_pipeline"
 REFRESH_ENTRYPOINT = "pipelines/flows/refresh.py:feature_refresh"
+MONITOR_ENTRYPOINT = "pipelines/flows/monitor.py:monitor"
 REFRESH_CRON = "0 * * * *"  # hourly: how stale a batch-landed feature can be in the team profile
+MONITOR_CRON = "*/15 * * * *"  # how long a drifted window can wait to be judged
 DEPLOYMENT = "team"
+TRAINING_DEPLOYMENT = f"training-pipeline/{DEPLOYMENT}"
 
 
 def ensure_pool(name: str) -> None:
@@ -46,14 +54,22 @@ def deploy_refresh(pool: str, params: str | None = None, cron: str = REFRESH_CRO
     return _deploy(REFRESH_ENTRYPOINT, pool, params, cron=cron)
 
 
-def _deploy(entrypoint: str, pool: str, params: str | None, cron: str | None) -> UUID:
+def deploy_monitor(pool: str, services: list[str], params: str | None = None, cron: str = MONITOR_CRON) -> UUID:
+    """Deploy the monitor flow to ``pool`` on ``cron``: it canaries retrained challengers across ``services``."""
+    extra = {"services": services, "retrain_deployment": TRAINING_DEPLOYMENT}
+    return _deploy(MONITOR_ENTRYPOINT, pool, params, cron=cron, extra=extra)
+
+
+def _deploy(
+    entrypoint: str, pool: str, params: str | None, cron: str | None, extra: dict[str, Any] | None = None
+) -> UUID:
     from prefect import Flow
 
     ensure_pool(pool)
     # Prefect's sync-compatible calls return plain values when called from sync code.
     source = cast(Flow[..., Any], Flow.from_source(source=str(PROJECT_ROOT), entrypoint=entrypoint))
     # The worker loads the settings in its own environment from this path (pipelines/flows/parameters.py).
-    parameters = {"settings": params}
+    parameters = {"settings": params, **(extra or {})}
     deployed = source.deploy(
         name=DEPLOYMENT,
         work_pool_name=pool,
@@ -71,12 +87,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", default="team-pool", help="the work pool (created if missing)")
     parser.add_argument("--params", default=None, help="params file for the runs (default: the project's)")
     parser.add_argument("--refresh-cron", default=REFRESH_CRON, help="feature-refresh schedule (cron, UTC)")
+    parser.add_argument("--services", nargs="+", default=None, help="every replica's URL: also deploy the monitor")
+    parser.add_argument("--monitor-cron", default=MONITOR_CRON, help="monitor schedule (cron, UTC)")
     args = parser.parse_args(argv)
     deployment = deploy_training(args.pool, args.params)
     print(f"deployed training-pipeline/{DEPLOYMENT} to {args.pool} ({deployment})")
     refresh = deploy_refresh(args.pool, args.params, args.refresh_cron)
     print(f"deployed feature-refresh/{DEPLOYMENT} to {args.pool} on '{args.refresh_cron}' ({refresh})")
-    print(f"run it: prefect deployment run training-pipeline/{DEPLOYMENT}   (a worker on {args.pool} picks it up)")
+    if args.services:
+        monitor = deploy_monitor(args.pool, args.services, args.params, args.monitor_cron)
+        print(f"deployed monitor/{DEPLOYMENT} to {args.pool} on '{args.monitor_cron}' for {args.services} ({monitor})")
+    print(f"run it: prefect deployment run {TRAINING_DEPLOYMENT}   (a worker on {args.pool} picks it up)")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ class MonitorResult:
     windows: list[JudgedWindow] = field(default_factory=list)
     quality: list[str] = field(default_factory=list)
     trigger: Trigger | None = None
-    retrained: PipelineResult | None = None
+    retrained: PipelineResult | None = None  # the retraining, when it ran in this flow run (a subflow)
+    registration: Registration | None = None  # what the retraining registered, wherever it ran
     canary: CanaryRun | None = None  # a retrained challenger's canary, when the monitor ran one
     canary_traffic: TrafficResult | None = None
     log_problems: list[str] = field(default_factory=list)  # lines of the prediction log that were not readable

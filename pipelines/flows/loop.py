@@ -131,8 +131,8 @@ def weeks_of_traffic(
         result.weeks.append(WeekOfTraffic(week.number, scenario, traffic, outcome))
         for judged in outcome.windows:
             report(f"   {judged.report.window}: {judged.decision}")
-        if outcome.retrained is not None:
-            registration = outcome.retrained.registration
+        if outcome.registration is not None:
+            registration = outcome.registration
             report(f"   retrained: gate {registration.verdict}; {registration.alias or 'not registered'}")
             result.canary, result.canary_traffic = outcome.canary, outcome.canary_traffic
             break

@@ -38,9 +38,10 @@ from monitoring import policy, report_queue, windows
 from monitoring.labels import WindowLabel
 from pipelines.flows.parameters import SettingsParameter
 from pipelines.flows.training import training_pipeline
-from pipelines.results import MonitorResult
+from pipelines.results import MonitorResult, Registration
 from pipelines.steps import log
 from pipelines.steps import monitor as steps
+from pipelines.steps.register import registration_of_flow_run
 
 judge_window = task(name="judge-window", cache_policy=NO_CACHE)(steps.judge_window)
 judge_quality = task(name="judge-quality", cache_policy=NO_CACHE)(steps.judge_quality)
@@ -65,11 +66,14 @@ def monitor(
     retrain: bool = True,
     services: list[str] | None = None,
     traffic: dict[str, str] | None = None,
+    retrain_deployment: str | None = None,
 ) -> MonitorResult:
     """Judge the windows logged since the last run, then the windows whose labels arrived.
 
     ``services``: the running service's URL, or every replica's; a retrained challenger
     goes through its canary there. Without it, the challenger waits for ``make canary``.
+    ``retrain_deployment`` (``training-pipeline/team``): retrain by running that
+    deployment, on its work pool's worker, instead of a subflow in this process.
     """
     result = MonitorResult(steps.champion_version(settings))
     report_queue.resume(settings)  # full reports a stopped run left unwritten
@@ -101,10 +105,33 @@ def monitor(
 
     if result.trigger is not None and retrain:
         tags = steps.record_trigger(settings, result, labels.get(result.trigger.window))
-        result.retrained = training_pipeline(settings, trigger=tags)
-        if services and result.retrained.registration.alias == registry.CHALLENGER:
+        if retrain_deployment:
+            result.registration = retrain_through(settings, retrain_deployment, tags)
+        else:
+            result.retrained = training_pipeline(settings, trigger=tags)
+            result.registration = result.retrained.registration
+        if services and result.registration.alias == registry.CHALLENGER:
             return canary_outcome(settings, result, services, traffic)
     return result
+
+
+def retrain_through(settings: SettingsParameter, deployment: str, trigger: dict[str, str]) -> Registration:
+    """Run the training deployment with the trigger, wait for it, and read back what it registered.
+
+    The run is linked to this one as a subflow in the Prefect UI; the deployment brings its
+    own parameters (its params file), the trigger is added to them.
+    """
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    log().info("retraining through the deployment %s", deployment)
+    # Called from sync code, Prefect's sync-compatible call returns the flow run itself.
+    run = cast(FlowRun, run_deployment(deployment, parameters={"trigger": trigger}, poll_interval=2))
+    state = run.state
+    if state is None or not state.is_completed():
+        ended = f"{state.name}: {state.message}" if state is not None else "no state"
+        return Registration(f"the retraining run {run.name} ended {ended}", [], False, None, None, "nothing registered")
+    return registration_of_flow_run(settings, str(run.id))
 
 
 def canary_outcome(

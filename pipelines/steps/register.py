@@ -200,3 +200,31 @@ def gate_and_register_step(settings: Settings, outcome: TrainingOutcome, version
         decision.note,
         [r.explained for r in refused],
     )
+
+
+def registration_of_flow_run(settings: Settings, flow_run_id: str) -> Registration:
+    """What a training flow run that ran elsewhere (a deployment, on a worker) registered, read from MLflow.
+
+    Its training run carries the flow run's id (``tracking.prefect_lineage``), the gate's
+    verdict (``tracking.log_verdict``) and, if it passed, the version created from it
+    with the role governance gave that version.
+    """
+    client = registry.client(settings)
+    runs = client.search_runs(
+        [tracking.use_experiment(settings)],
+        filter_string=f"tags.{tracking.FLOW_RUN_TAG} = '{flow_run_id}'",
+    )
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]  # not the search's candidates
+    if not parents:
+        return Registration("no training run was logged", [], False, None, None, "the retraining logged nothing")
+    run = parents[0]
+    verdict = run.data.tags.get("gate_summary", "no gate verdict recorded")
+    passed = run.data.tags.get("gate_verdict") == "passed"
+    versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+    if not versions:
+        return Registration(verdict, [], passed, None, None, "not registered; the champion stays")
+    version = max(versions, key=lambda v: int(v.version))
+    roles = [alias for alias in (registry.CHALLENGER, registry.CHAMPION) if alias in (version.aliases or [])]
+    alias = roles[0] if roles else None
+    note = f"registered as {alias}" if alias else "registered without a role (see its model card)"
+    return Registration(verdict, [], passed, str(version.version), alias, note)

@@ -81,6 +81,21 @@ class LoggedRun:
     experiment_id: str
 
 
+FLOW_RUN_TAG = "prefect_flow_run_id"
+
+
+def prefect_lineage() -> dict[str, str]:
+    """The Prefect flow run this training runs in, if any: MLflow run and Prefect run point at each other.
+
+    It is also how a retraining run elsewhere (a deployment on a worker) is found again:
+    the monitor that started it reads its registration back by this tag.
+    """
+    from prefect.runtime import flow_run
+
+    found = flow_run.get_id()
+    return {FLOW_RUN_TAG: str(found)} if found else {}
+
+
 def log_training_run(
     settings: Settings,
     trained: TrainedModel,
@@ -117,6 +132,7 @@ def log_training_run(
         "git_dirty": str(code.dirty).lower(),
         "model_family": trained.family,
         "params_digest": settings_digest(settings),
+        **prefect_lineage(),
         **(extra_tags or {}),
     }
     example = features_of(trained.split.holdout, trained.columns).head(5)

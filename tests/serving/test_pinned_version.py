@@ -16,7 +16,7 @@ import pytest
 
 from core import registry
 from core.settings import Settings
-from serving.canary import CanaryState, state_path, write_state
+from serving.canary import CanaryState, write_state
 from tests.serving.conftest import Server, prepare_workspace, register_model
 from tests.serving.test_serving_schema import GOOD
 
@@ -61,7 +61,7 @@ def test_a_pinned_service_answers_with_its_version_whatever_the_aliases_and_cana
 
         # The local canary (a challenger at full weight) is not this pod's business.
         registry.set_alias(settings, registry.CHALLENGER, second)
-        write_state(state_path(settings), CanaryState(second, 100, False, "step 4"))
+        write_state(settings, CanaryState(second, 100, False, "step 4"))
         time.sleep(1.0)  # four times the watcher's period
         assert {predict(server).json()["model_version"] for _ in range(10)} == {first}
         assert httpx.post(server.url + "/canary", timeout=10).json()["challenger_version"] is None
