@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from core import loop_store
 from core.settings import Settings
 from core.timing import StepTime
 from pipelines.levels import spec
@@ -47,6 +48,13 @@ def where_to_look(settings: Settings) -> Table:
     if settings.level >= 3:
         table.add_row("model cards, compliance reports", f"{settings.state / 'governance' / 'versions'}/v<n>/")
         table.add_row("audit trail (verified)", "make audit")
+        table.add_row(
+            "prediction log",
+            str(settings.predictions_dir) if settings.loop_store is None else f"{settings.loop_store}/predictions/",
+        )
+        table.add_row(
+            "canary state (every replica routes by it)", loop_store.location(settings, loop_store.CANARY_STATE)
+        )
     table.add_row("state folder", str(settings.state))
     return table
 

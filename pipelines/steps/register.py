@@ -223,8 +223,10 @@ def registration_of_flow_run(settings: Settings, flow_run_id: str) -> Registrati
     versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
     if not versions:
         return Registration(verdict, [], passed, None, None, "not registered; the champion stays")
-    version = max(versions, key=lambda v: int(v.version))
-    roles = [alias for alias in (registry.CHALLENGER, registry.CHAMPION) if alias in (version.aliases or [])]
+    version = str(max(int(v.version) for v in versions))
+    # The registry's search leaves a version's aliases out: read them from the model.
+    held = registry.aliases(settings)
+    roles = [alias for alias in (registry.CHALLENGER, registry.CHAMPION) if held.get(alias) == version]
     alias = roles[0] if roles else None
     note = f"registered as {alias}" if alias else "registered without a role (see its model card)"
-    return Registration(verdict, [], passed, str(version.version), alias, note)
+    return Registration(verdict, [], passed, version, alias, note)

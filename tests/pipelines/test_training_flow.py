@@ -21,7 +21,9 @@ from governance import audit
 from governance.evidence import collect
 from pipelines.flows.training import training_pipeline
 from pipelines.steps.data import DataValidationError
+from pipelines.steps.register import registration_of_flow_run
 from pipelines.steps.reproduce import reproduce
+from pipelines.steps.tracking import FLOW_RUN_TAG
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +63,10 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     tags = run.data.tags
     assert tags["feature_service"] == "credit_default_v1" and tags["feature_views"] == "entity_history"
     assert tags["features_version"] == current_version(settings, settings.features_dir)
+    # What the run registered reads back from MLflow by its Prefect flow run, as the deployed monitor reads
+    # a retraining that ran on a worker.
+    read_back = registration_of_flow_run(settings, tags[FLOW_RUN_TAG])
+    assert (read_back.version, read_back.alias, read_back.passed) == ("1", "champion", True)
     assert set(model.metadata.get_input_schema().input_names()) == set(store.model_feature_columns(settings).all)
     # The online store was loaded: a known customer gets history, not nulls.
     raw = load_raw(settings)
@@ -94,6 +100,10 @@ def test_the_flow_trains_on_versioned_validated_data_then_stops_on_a_bad_batch(g
     assert again.data_version == result.data_version and again.batches == []
     assert again.registration.version is None and "beats_champion" in again.registration.verdict
     assert registry.aliases(settings) == {"champion": "1"}
+    (second,) = [r for r in parent_runs(settings.tracking_uri) if r.info.run_id != run.info.run_id]
+    refused = registration_of_flow_run(settings, second.data.tags[FLOW_RUN_TAG])
+    assert (refused.version, refused.alias, refused.passed) == (None, None, False)
+    assert "beats_champion" in refused.verdict
     trail = audit.verify(settings)
     assert trail.ok, trail.problems
     assert [e.event for e in trail.entries] == [
