@@ -1,13 +1,14 @@
 """Deploy the training flow to a Prefect work pool: how a team runs it on its servers.
 
 ``python -m infra.workpool --pool team-pool`` creates the pool (type ``process``) if it
-is missing and deploys ``training-pipeline`` to it from this checkout, against the
-Prefect server of ``PREFECT_API_URL``, and ``feature-refresh`` on a cron schedule
+is missing and deploys ``training-pipeline/<project>`` to it from this checkout, against
+the Prefect server of ``PREFECT_API_URL``, and ``feature-refresh/<project>`` on a cron schedule
 (``--refresh-cron``, hourly by default): batches that land between trainings are
 validated, engineered and materialized incrementally (``pipelines/flows/refresh.py``).
 A worker (``prefect worker start --pool team-pool``, the compose stack's
 ``prefect-worker``) then runs each flow run in a new process from the same source,
-with the team profile's environment.
+with the team profile's environment. The deployments are named by the params file's
+``project``: two projects share a server and a pool, each its own deployments.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import contextlib
 from typing import Any, cast
 from uuid import UUID
 
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, load_settings
 
 FLOW_ENTRYPOINT = "pipelines/flows/training.py:training_pipeline"
 REFRESH_ENTRYPOINT = "pipelines/flows/refresh.py:feature_refresh"
 REFRESH_CRON = "0 * * * *"  # hourly: how stale a batch-landed feature can be in the team profile
-DEPLOYMENT = "team"
+
+
+def deployment_name(params: str | None = None) -> str:
+    """The deployments' name: the project of ``params`` (default: ``MLOPS_PARAMS``, or the project's file)."""
+    return load_settings(params).deployment
 
 
 def ensure_pool(name: str) -> None:
@@ -55,7 +60,7 @@ def _deploy(entrypoint: str, pool: str, params: str | None, cron: str | None) ->
     # The worker loads the settings in its own environment from this path (pipelines/flows/parameters.py).
     parameters = {"settings": params}
     deployed = source.deploy(
-        name=DEPLOYMENT,
+        name=deployment_name(params),
         work_pool_name=pool,
         parameters=parameters,
         cron=cron,
@@ -72,11 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=None, help="params file for the runs (default: the project's)")
     parser.add_argument("--refresh-cron", default=REFRESH_CRON, help="feature-refresh schedule (cron, UTC)")
     args = parser.parse_args(argv)
+    name = deployment_name(args.params)
     deployment = deploy_training(args.pool, args.params)
-    print(f"deployed training-pipeline/{DEPLOYMENT} to {args.pool} ({deployment})")
+    print(f"deployed training-pipeline/{name} to {args.pool} ({deployment})")
     refresh = deploy_refresh(args.pool, args.params, args.refresh_cron)
-    print(f"deployed feature-refresh/{DEPLOYMENT} to {args.pool} on '{args.refresh_cron}' ({refresh})")
-    print(f"run it: prefect deployment run training-pipeline/{DEPLOYMENT}   (a worker on {args.pool} picks it up)")
+    print(f"deployed feature-refresh/{name} to {args.pool} on '{args.refresh_cron}' ({refresh})")
+    print(f"run it: prefect deployment run training-pipeline/{name}   (a worker on {args.pool} picks it up)")
 
 
 if __name__ == "__main__":
