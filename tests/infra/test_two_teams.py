@@ -209,9 +209,12 @@ def test_two_projects_on_one_stack_never_touch_each_other(
     # Each deployment runs its own params file; each project reads back only its own loop.
     parameters = dict(query(team, "prefect", "SELECT name, parameters->>'settings' FROM deployment"))
     assert parameters[lender.deployment] == str(lender_params) and parameters[churn.deployment] == str(churn_params)
-    for settings, ids in ((lender, lender_ids), (churn, churn_ids)):
-        assert sorted(e["request_id"] for e in scan_log(settings).entries) == sorted(ids)
-        assert sorted(windows.load_labels(settings)[windows.REQUEST_ID]) == sorted(ids[-3:])
+    # (The lender's folder may hold more: test_team_profile.py, in the same session, is the same project.)
+    for settings, ids, others in ((lender, lender_ids, churn_ids), (churn, churn_ids, lender_ids)):
+        logged = {e["request_id"] for e in scan_log(settings).entries}
+        labelled = set(windows.load_labels(settings)[windows.REQUEST_ID])
+        assert set(ids) <= logged and set(ids[-3:]) <= labelled  # its latest week_1 batch
+        assert not logged & set(others) and not labelled & set(others)
     # Every Redis key is one project's or the other's (Feast ends each with its project's name).
     host, port = env["FEAST_REDIS_CONNECTION"].split(",")[0].split(":")
     online = redis.Redis(host=host, port=int(port), password=team.redis_password)
