@@ -41,6 +41,8 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "MLOPS_PARAMS": str(settings.params_file),
         "MLOPS_STATE_DIR": str(state),
         "MLOPS_PROFILE": settings.profile,
+        # The project's name: the feast CLI's feature_store*.yaml reads its Feast project from it.
+        "MLOPS_PROJECT": settings.project,
         # The feast CLI reads the profile's feature store file (team: SQL registry, Redis).
         "FEAST_FS_YAML_FILE_PATH": str(PROJECT_ROOT / "features" / "feature_repo" / settings.features.store_config),
         "MLFLOW_TRACKING_URI": settings.tracking_uri,

@@ -11,7 +11,8 @@ the prediction log and the delivered labels (``serving/shared_log.py``,
 
 Without ``loop_store`` a document is a JSON file under the state folder, replaced by a
 rename (a reader sees the old file or the new). With it (``s3://bucket/prefix``) it is an
-object under that prefix, which the store replaces whole on every write, so every
+object under that prefix (under the project's own part of it, ``<loop_store>/<project>``),
+which the store replaces whole on every write, so every
 replica and every runner (a worker, the CT workflow's fresh machine) reads the same one.
 fsspec's s3fs is the client, as for the log: its endpoint and credentials come from the
 environment (``AWS_*``).
@@ -31,12 +32,12 @@ MONITOR_STATE = "monitoring/state.json"
 
 
 def filesystem(settings: Settings) -> tuple[Any, str]:
-    """The fsspec filesystem of ``loop_store`` and the path of its root on it."""
+    """The fsspec filesystem of ``loop_store`` and the path of this project's root on it."""
     import fsspec
 
-    if settings.loop_store is None:
+    if settings.loop_root is None:
         raise ValueError("loop_store is not set: the loop's state is local files")
-    found, root = fsspec.core.url_to_fs(settings.loop_store)
+    found, root = fsspec.core.url_to_fs(settings.loop_root)  # <loop_store>/<project>: one project's part
     return found, root.rstrip("/")
 
 
@@ -49,7 +50,7 @@ def location(settings: Settings, name: str) -> str:
     """Where document ``name`` lives under these settings, as a person would look for it."""
     if settings.loop_store is None:
         return str(local_path(settings, name))
-    return f"{settings.loop_store.rstrip('/')}/{name}"
+    return f"{settings.loop_root}/{name}"
 
 
 def read_document(settings: Settings, name: str) -> bytes | None:

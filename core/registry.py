@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,6 +26,19 @@ CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 # deliberately broken model; the value says what it demonstrates. The maturity assessment
 # leaves such versions out: they show a failure on purpose, not how the team works.
 DEMO_TAG = "demo"
+# Which project a registered model (and an experiment) is: on a shared tracking server two
+# projects' params files must not name the same one (Settings.project; infra/README.md, two teams).
+PROJECT_TAG = "mlops.project"
+
+
+def claimed_by_another(settings: Settings, tags: dict[str, str], key: str) -> None:
+    """Refuse an MLflow object another project made: ``key`` names the setting that named it."""
+    owner = tags.get(PROJECT_TAG)
+    if owner is not None and owner != settings.project:
+        raise SettingsError(
+            f"{settings.source(key)}: on this tracking server it is project {owner!r}'s, and these settings are "
+            f"project {settings.project!r}'s; give this project a name of its own"
+        )
 
 
 def client(settings: Settings) -> MlflowClient:
@@ -84,9 +97,13 @@ def register(settings: Settings, model_uri: str, run_id: str, tags: dict[str, st
 
     registry, name = client(settings), settings.mlflow.registered_model
     try:
-        registry.get_registered_model(name)
+        existing = registry.get_registered_model(name)
     except MlflowException:
-        registry.create_registered_model(name, description=settings.mlflow.description)
+        registry.create_registered_model(
+            name, description=settings.mlflow.description, tags={PROJECT_TAG: settings.project}
+        )
+    else:  # made by this project (or before projects were tagged): versions go on it
+        claimed_by_another(settings, dict(existing.tags), "mlflow.registered_model")
     model_id = model_uri.removeprefix("models:/")
     version = registry.create_model_version(name, source=model_uri, run_id=run_id, tags=tags, model_id=model_id)
     if alias is not None:

@@ -144,7 +144,7 @@ class Ratio(Strict):
 class FeatureSettings(Strict):
     """The feature store: what is engineered, stored, served, and under which names."""
 
-    project: str = Field("credit_risk", pattern=r"^[a-z][a-z0-9_]*$")
+    # The Feast project is the settings' top-level ``project`` (one name per team on a shared stack).
     service: str = Field("credit_default", pattern=r"^[a-z][a-z0-9_]*$")
     service_version: int = Field(1, ge=1)
     window_days: int = Field(90, ge=1, le=3650)
@@ -184,8 +184,10 @@ class FeatureSettings(Strict):
 
 class MlflowSettings(Strict):
     tracking_uri: str | None = None
-    experiment: str = "credit-default"
-    registered_model: str = "credit-default"
+    # Left out of params.yaml, both are the project's name with dashes (Settings fills them in):
+    # two projects on one tracking server never share an experiment or a registered model by default.
+    experiment: str = Field(min_length=1)
+    registered_model: str = Field(min_length=1)
     description: str = "A binary classifier trained and governed by the reference platform."
 
 

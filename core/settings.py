@@ -68,6 +68,12 @@ class Settings(Strict):
 
     root: Path
     params_file: Path
+    # The project's name: its namespace on a shared (team) stack, so two params files on one
+    # stack, with one set of exports, never touch each other's state. It is the Feast project,
+    # the default MLflow experiment and registered model (with dashes), the Prefect deployments'
+    # name, and the folder of the DVC remote and of the loop store (see the properties below).
+    # Feast's rule for a project's name: lower-case letters, digits and underscores.
+    project: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)
     level: MaturityLevel = 3
     profile: str = Field("local", pattern=r"^[a-z][a-z0-9_-]*$")
     state_dir: Path = Path(".state")
@@ -80,7 +86,7 @@ class Settings(Strict):
     features: FeatureSettings = FeatureSettings()
     training: TrainingSettings
     gate: GateSettings
-    mlflow: MlflowSettings = MlflowSettings()
+    mlflow: MlflowSettings
     prefect: PrefectSettings = PrefectSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dvc: DvcSettings = DvcSettings()
@@ -89,6 +95,43 @@ class Settings(Strict):
     model_card: ModelCardSettings = ModelCardSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mlflow_names_from_the_project(cls, data: Any) -> Any:
+        # Unset, the experiment and the registered model are the project's: never another project's.
+        if not isinstance(data, dict) or not isinstance(data.get("project"), str):
+            return data
+        mlflow = data.get("mlflow")
+        mlflow = dict(mlflow) if isinstance(mlflow, Mapping) else {}
+        for key in ("experiment", "registered_model"):
+            if mlflow.get(key) is None:
+                mlflow[key] = data["project"].replace("_", "-")
+        return {**data, "mlflow": mlflow}
+
+    @property
+    def slug(self) -> str:
+        """The project's name with dashes, for names that allow no underscore (Prefect artifact keys)."""
+        return self.project.replace("_", "-")
+
+    @property
+    def deployment(self) -> str:
+        """The name of this project's Prefect deployments (``training-pipeline/<project>``)."""
+        return self.project
+
+    @property
+    def dvc_remote(self) -> str | None:
+        """The shared DVC remote, in this project's own folder: ``<dvc.remote>/<project>``.
+
+        DVC's remote is content-addressed, so sharing one would not corrupt data, but
+        ``dvc gc --cloud`` of one project would delete every object the other pushed.
+        """
+        return f"{self.dvc.remote.rstrip('/')}/{self.project}" if self.dvc.remote else None
+
+    @property
+    def loop_root(self) -> str | None:
+        """The loop store of this project: ``<loop_store>/<project>`` (prediction log and labels)."""
+        return f"{self.loop_store.rstrip('/')}/{self.project}" if self.loop_store else None
 
     @model_validator(mode="after")
     def _features_use_described_columns(self) -> Settings:

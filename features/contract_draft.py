@@ -207,8 +207,8 @@ def draft(data: Path, out: Path) -> dict[str, Any]:
         "max_rows": int(per_week.max() * 10),
         "label_rate": {"min": round(max(0.0, low * 0.5), 3), "max": round(min(1.0, high * 1.5 + 0.02), 3)},
     }
+    tree["project"] = name
     tree["features"].update(
-        project=name,
         service=name,
         history={c: ["mean"] for c in feature_numeric[:3]} if entity else {},
         ratios={},
@@ -241,6 +241,7 @@ def _relative(target: Path, base: Path) -> str:
 HEADER = """\
 # A DRAFT data contract and settings for {data}, written by `make contract`.
 # Check before you run it (`make pipeline PARAMS={out}`):
+#   project: the project's name (the file's), its namespace on a shared team stack; unique per team
 #   schema.entity, schema.timestamp, schema.label{positive}: the keys it guessed{keys}
 #   schema.sensitive: attributes kept out of the model and judged for fairness (guessed by name)
 #   schema.numeric / schema.categorical: ranges (observed, plus a tenth each side) and categories

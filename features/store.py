@@ -65,7 +65,8 @@ def repo_config(settings: Settings, environ: Mapping[str, str] | None = None) ->
     except KeyError as missing:
         raise KeyError(f"{template.name} needs the environment variable {missing.args[0]}, which is not set") from None
     config = yaml.safe_load(filled)
-    config["project"] = settings.features.project
+    # The yaml names ${MLOPS_PROJECT} for the feast CLI; the SDK takes it from the settings.
+    config["project"] = settings.project
     if settings.features.engine == "duckdb" and config.get("offline_store", {}).get("type") == "file":
         # The same parquet source, joined by Feast's DuckDB offline store: out of core.
         config["offline_store"] = {"type": "duckdb"}
@@ -85,7 +86,7 @@ def build_definitions(settings: Settings) -> list[Any]:
     from feast.types import Float64, Int64
 
     schema, features = settings.schema_, settings.features
-    project = Project(name=features.project, description=f"Features of {settings.mlflow.registered_model}")
+    project = Project(name=settings.project, description=f"Features of {settings.mlflow.registered_model}")
     entity = Entity(
         name=schema.entity,
         join_keys=[schema.entity],

@@ -46,8 +46,9 @@ def open_repo(settings: Settings) -> Repo:
     with repo.config.edit("local") as conf:
         conf["cache"]["dir"] = RelPath(str(places["cache"]))
         conf["remote"]["local"] = {"url": RelPath(str(places["remote"]))}
-        # A shared remote (team profile): its endpoint and keys come from the environment.
-        shared = settings.dvc.remote
+        # A shared remote (team profile): its endpoint and keys come from the environment;
+        # each project pushes to its own folder of it (settings.dvc_remote).
+        shared = settings.dvc_remote
         if shared:
             conf["remote"]["shared"] = {"url": shared}
         conf["core"]["remote"] = "shared" if shared else "local"

@@ -7,7 +7,8 @@ handful of rows would be noise). Windows are identified by the time range they c
 so the monitor can come back to one when its labels arrive.
 
 Both live where the settings say (``loop_store``): local files under data/, or the
-team's shared store, which every replica writes and any machine's monitor reads.
+team's shared store, which every replica writes and any machine's monitor reads, in the
+project's own folder of it (``<loop_store>/<project>``, ``Settings.loop_root``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The shared prediction log (team profile): JSON-line segments on the S3-compatible store.
 
 With ``loop_store`` set (``s3://bucket/prefix``), every replica writes its answered
-requests as immutable objects under ``<loop_store>/predictions/<day>/``, one segment per
+requests as immutable objects under ``<loop_store>/<project>/predictions/<day>/`` (the
+project's own folder: two teams share one store, never a log), one segment per
 ``serving.log_segment_rows`` records or ``serving.log_flush_seconds`` seconds, whichever
 comes first, and the rest on shutdown. The monitor lists and reads every replica's
 segments. Without it, the log is the local day files of ``serving/prediction_log.py``,

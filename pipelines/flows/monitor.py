@@ -13,7 +13,7 @@ It wires the steps of ``pipelines/steps/monitor.py``, keeps the monitor's memory
 (``.state/monitoring/state.json``) and starts the retraining as a Prefect subflow, so
 one flow run shows the whole story: what drifted, why it retrained, and what the
 retrained model became. A canary's outcome is the run's final state (``Promoted``,
-``Rolled back``, ``Awaiting approval``, ``Inconclusive``) and a ``canary-outcome``
+``Rolled back``, ``Awaiting approval``, ``Inconclusive``) and a ``<project>-canary-outcome``
 artifact with its steps, so a rollback is visible in the Prefect UI, not only in logs.
 
 ``traffic`` (``{"week": "15", "scenario": "covariate_shift"}``) says what the sender
@@ -158,7 +158,7 @@ def canary_outcome(
     create_markdown_artifact(
         f"# Canary of v{version}: {name.lower()}\n\n{steps_taken}\n\nRegistry aliases after it: "
         + ", ".join(f"{k}=v{v}" for k, v in sorted(registry.aliases(settings).items())),
-        key="canary-outcome",
+        key=f"{settings.slug}-canary-outcome",  # artifact keys are the server's: one per project
         description=f"v{version} {name.lower()}",
     )
     return cast(MonitorResult, Completed(data=result, name=name, message=f"canary of v{version}: {name.lower()}"))

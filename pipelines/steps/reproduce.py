@@ -62,16 +62,20 @@ def workspace_settings(recorded: dict[str, Any], workspace: Path) -> Settings:
     is unchanged.
     """
     local = FeatureSettings()
+    features = dict(recorded.get("features", {}))
+    # Versions trained before the top-level `project` recorded the Feast project as features.project.
+    legacy = features.pop("project", None)
     return Settings.model_validate(
         {
             **recorded,
+            "project": recorded.get("project") or legacy,
             "root": str(workspace),
             "params_file": str(workspace / "params.yaml"),
             "profile": "local",
             "state_dir": ".state",
             "loop_store": None,
             "data": {**recorded["data"], "dir": "data", "file": None},
-            "features": {**recorded.get("features", {}), "store_config": local.store_config},
+            "features": {**features, "store_config": local.store_config},
             "mlflow": {**recorded.get("mlflow", {}), "tracking_uri": None},
             "prefect": {**recorded.get("prefect", {}), "api_url": None, "dask_address": None},
             "dvc": {**recorded.get("dvc", {}), "remote": None},

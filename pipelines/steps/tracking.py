@@ -66,12 +66,14 @@ def use_experiment(settings: Settings) -> str:
     mlflow.set_tracking_uri(settings.tracking_uri)
     experiment = mlflow.get_experiment_by_name(settings.mlflow.experiment)
     if experiment is not None:
+        registry.claimed_by_another(settings, dict(experiment.tags), "mlflow.experiment")
         return str(experiment.experiment_id)
     # An explicit artifact location keeps artifacts under the state folder, not ./mlruns.
     location = settings.artifact_location
-    # The kind makes the MLflow UI open on training runs rather than its GenAI views.
-    kind = {"mlflow.experimentKind": "custom_model_development"}
-    return str(mlflow.create_experiment(settings.mlflow.experiment, artifact_location=location, tags=kind))
+    # The kind makes the MLflow UI open on training runs rather than its GenAI views; the
+    # project tag keeps another project's params from logging into it on a shared server.
+    tags = {"mlflow.experimentKind": "custom_model_development", registry.PROJECT_TAG: settings.project}
+    return str(mlflow.create_experiment(settings.mlflow.experiment, artifact_location=location, tags=tags))
 
 
 @dataclass(frozen=True)

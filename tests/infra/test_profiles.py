@@ -87,3 +87,42 @@ def test_profiles_hold_configuration_only() -> None:
         profile = yaml.safe_load(path.read_text())
         assert set(profile) == {"settings", "environment"}, path
         assert all(name.isupper() for name in profile["environment"]), path
+
+
+def test_two_projects_under_one_set_of_exports_keep_their_state_apart(workspace: Path, tmp_path: Path) -> None:
+    """A team shares one stack and one environment: each params file's `project` namespaces what it writes."""
+    import shutil
+
+    from core import loop_store
+    from core.settings import PROJECT_ROOT
+    from features.versioning import open_repo
+
+    churn = tmp_path / "churn"
+    churn.mkdir()
+    shutil.copy(PROJECT_ROOT / "examples" / "churn" / "params.yaml", churn / "params.yaml")
+    lender, other = (load_settings(folder / "params.yaml", environ=TEAM_ENV) for folder in (workspace, churn))
+    assert (lender.project, other.project) == ("credit_risk", "churn")
+    # The Feast project, for the SDK and for the feast CLI (its yaml reads MLOPS_PROJECT, `make env` exports it).
+    assert [repo_config(s, environ=TEAM_ENV).project for s in (lender, other)] == ["credit_risk", "churn"]
+    assert [tool_environment(s)["MLOPS_PROJECT"] for s in (lender, other)] == ["credit_risk", "churn"]
+    # The loop store: each project's log, labels, canary state and monitor memory in a folder of its own.
+    assert [loop_store.filesystem(s)[1] for s in (lender, other)] == ["mlops/loop/credit_risk", "mlops/loop/churn"]
+    assert loop_store.location(other, loop_store.CANARY_STATE) == "s3://mlops/loop/churn/serving/canary_state.json"
+    # The DVC remote: each project pushes to a folder of its own (a `dvc gc --cloud` stays in it).
+    with open_repo(lender) as repo:
+        assert repo.config["remote"]["shared"]["url"] == "s3://mlops/dvc/credit_risk"
+    assert (lender.deployment, other.deployment) == ("credit_risk", "churn")  # training-pipeline/<project>
+
+
+def test_mlflow_names_left_out_are_the_projects_own(workspace: Path) -> None:
+    import yaml
+
+    tree = yaml.safe_load((workspace / "params.yaml").read_text())
+    tree["project"] = "fraud_scores"
+    del tree["mlflow"]["experiment"], tree["mlflow"]["registered_model"]
+    (workspace / "params.yaml").write_text(yaml.safe_dump(tree))
+    settings = load_settings(workspace / "params.yaml", environ={})
+    assert (settings.mlflow.experiment, settings.mlflow.registered_model) == ("fraud-scores", "fraud-scores")
+    assert settings.overridden({"gate.dry_run": True}).mlflow.registered_model == "fraud-scores"
+    with pytest.raises(SettingsError, match="project"):
+        load_settings(workspace / "params.yaml", {"project": "Fraud Scores"}, environ={})

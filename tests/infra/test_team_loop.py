@@ -26,7 +26,7 @@ from core import loop_store, processes, registry
 from core.settings import PROJECT_ROOT, load_settings
 from features import ingest
 from infra.loopback import TeamStack, team_stack
-from infra.workpool import DEPLOYMENT, TRAINING_DEPLOYMENT
+from infra.workpool import training_deployment
 from monitoring import policy
 from pipelines.steps.traffic import serve_week
 from serving.analysis import parse_metrics
@@ -115,7 +115,7 @@ def test_the_team_runs_the_loop_across_two_replicas_with_deployments_and_a_worke
             "SELECT f.name, d.parameters->'services', d.parameters->>'retrain_deployment', s.active "
             "FROM deployment d JOIN flow f ON f.id = d.flow_id JOIN deployment_schedule s ON s.deployment_id = d.id",
         )
-        assert ("monitor", urls, TRAINING_DEPLOYMENT, True) in scheduled, scheduled
+        assert ("monitor", urls, training_deployment(str(params)), True) in scheduled, scheduled
 
         # A normal week, then two drifted ones, spread over both replicas; labels delivered to the shared store.
         weeks = ingest.traffic_weeks(settings, 3)
@@ -130,7 +130,7 @@ def test_the_team_runs_the_loop_across_two_replicas_with_deployments_and_a_worke
         # then the retraining it starts.
         prefect = str(Path(sys.executable).with_name("prefect"))
         told = {"traffic": {"week": str(weeks[-1].number), "scenario": "covariate_shift"}}
-        run(prefect, "deployment", "run", f"monitor/{DEPLOYMENT}", "--params", json.dumps(told))
+        run(prefect, "deployment", "run", f"monitor/{settings.deployment}", "--params", json.dumps(told))
         worker = processes.start(
             [prefect, "worker", "start", "--pool", "team-pool"],
             tmp_path / "worker.log",
@@ -177,11 +177,12 @@ def test_the_team_runs_the_loop_across_two_replicas_with_deployments_and_a_worke
     memory = policy.read_state(settings)
     assert memory.windows_judged >= 3 and memory.last_retrain_at is not None, memory
     # The log: segments from both replicas; the labels beside it.
-    segments = s3_keys(stack, "loop/predictions/")
+    loop = f"loop/{settings.project}"  # the project's part of the loop store
+    segments = s3_keys(stack, f"{loop}/predictions/")
     writers = {key.rsplit("/", 1)[-1].split("-")[-3] for key in segments}  # <time>-<host>-<pid>-<token>-<n>
     assert len(writers) >= 2, segments[:5]
-    assert len(s3_keys(stack, "loop/labels/")) >= 4  # three weeks and the canary's
-    assert s3_keys(stack, f"loop/{loop_store.CANARY_STATE}") and s3_keys(stack, f"loop/{loop_store.MONITOR_STATE}")
+    assert len(s3_keys(stack, f"{loop}/labels/")) >= 4  # three weeks and the canary's
+    assert s3_keys(stack, f"{loop}/{loop_store.CANARY_STATE}") and s3_keys(stack, f"{loop}/{loop_store.MONITOR_STATE}")
     # And nothing of the loop on the local disk.
     local: list[Any] = [
         settings.predictions_dir,

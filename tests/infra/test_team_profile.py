@@ -124,7 +124,7 @@ def test_train_and_serve_with_the_team_profile(
     assert aliases == [("champion", 1)], trained.output[-4000:]  # the run's summary says why not
     # The model's files went through the MLflow server into the S3 store; the data to DVC's S3 remote.
     assert any(key.endswith("MLmodel") for key in s3_keys(team, "mlflow/"))
-    assert len(s3_keys(team, "dvc/files/md5/")) >= settings.data.history_weeks
+    assert len(s3_keys(team, f"dvc/{settings.project}/files/md5/")) >= settings.data.history_weeks
     # The flow run is recorded by the Prefect server, in PostgreSQL.
     flow_runs = query(team, "prefect", "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id")
     assert ("training-pipeline", "COMPLETED") in flow_runs
@@ -167,7 +167,7 @@ def test_train_and_serve_with_the_team_profile(
         "JOIN deployment_schedule s ON s.deployment_id = d.id",
     )
     assert ("feature-refresh", REFRESH_CRON, True) in scheduled, scheduled
-    run(prefect, "deployment", "run", "training-pipeline/team")
+    run(prefect, "deployment", "run", f"training-pipeline/{settings.deployment}")
     env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
     run(prefect, "worker", "start", "--pool", "team-pool", "--run-once", timeout=900)
     pooled = query(
@@ -226,7 +226,8 @@ def test_train_and_serve_with_the_team_profile(
     assert dict(zip(joined[windows.REQUEST_ID], joined[label], strict=True)) == dict(
         zip(answered, [0, 1, 0, 1, 1], strict=True)
     )
-    assert s3_keys(team, "loop/predictions/") and s3_keys(team, "loop/labels/labels_team.parquet")
+    loop = f"loop/{settings.project}"  # the project's own folder of the shared loop store
+    assert s3_keys(team, f"{loop}/predictions/") and s3_keys(team, f"{loop}/labels/labels_team.parquet")
     # Nothing of the loop's traffic state on the local disk.
     assert not settings.predictions_dir.exists() and not settings.labels_dir.exists()
 

@@ -62,3 +62,25 @@ def test_dry_run_reports_but_registers_nothing(settings: Settings, frame: pd.Dat
     decision, _ = submit(dry, frame, trained(dry, frame, FeatureColumns.from_schema(dry.schema_)))
     assert decision.verdict.passed and decision.version is None and "dry run" in decision.note
     assert registry.aliases(dry) == {}
+
+
+def test_another_projects_model_and_experiment_are_refused_by_name(settings: Settings) -> None:
+    """Two params files on one tracking server naming the same model: the second project is refused."""
+    from mlflow.exceptions import MlflowException
+
+    from core.settings import SettingsError
+
+    tracking.use_experiment(settings)
+    with pytest.raises(MlflowException):  # register fails after the claim: no logged model behind the URI
+        registry.register(settings, "models:/m-0", "no-run", {})
+    made = registry.client(settings).get_registered_model(settings.mlflow.registered_model)
+    assert made.tags[registry.PROJECT_TAG] == settings.project
+    other = settings.overridden({"project": "churn"})  # the same mlflow names, another project
+    with pytest.raises(SettingsError, match=r"mlflow.experiment: .*project 'credit_risk'"):
+        tracking.use_experiment(other)
+    with pytest.raises(SettingsError, match=r"mlflow.registered_model: .*project 'credit_risk'"):
+        registry.register(other, "models:/m-0", "no-run", {})
+    # A model made before projects were tagged stays usable by whoever names it.
+    registry.client(settings).delete_registered_model_tag(settings.mlflow.registered_model, registry.PROJECT_TAG)
+    with pytest.raises(MlflowException):
+        registry.register(other, "models:/m-0", "no-run", {})

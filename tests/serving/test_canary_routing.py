@@ -48,7 +48,7 @@ def test_state_round_trips_whole_and_every_replica_reads_the_same(tmp_path: Path
     assert read_state(replica) == CanaryState("3", 25, note="step 2 of 4")
     write_state(controller, CanaryState(note="v3 rolled back"))
     assert read_state(replica) == CanaryState(note="v3 rolled back")  # nothing cached between reads
-    where = tmp_path / ("shared" if shared else ".state") / "serving"
+    where = (tmp_path / "shared" / controller.project if shared else tmp_path / ".state") / "serving"
     assert [p.name for p in where.iterdir()] == ["canary_state.json"]  # no temp file left
     assert shared or not (tmp_path / "shared").exists()
 

@@ -33,7 +33,7 @@ def shared(workspace: Path, rows: int = 3, seconds: float = 60) -> Settings:
 
 
 def segments(settings: Settings) -> list[Path]:
-    return sorted((Path(str(settings.loop_store).removeprefix("file://")) / "predictions").rglob("*.jsonl"))
+    return sorted((Path(str(settings.loop_root).removeprefix("file://")) / "predictions").rglob("*.jsonl"))
 
 
 def wait_for(condition: object, seconds: float = 10) -> None:
