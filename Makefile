@@ -31,7 +31,7 @@ PORT_FREE = if (exec 3<>/dev/tcp/127.0.0.1/$(1)) 2>/dev/null; then \
 	echo "port $(1) is taken: another program answers on http://127.0.0.1:$(1); choose a free one: make $@ $(2)=<port>" >&2; \
 	exit 1; fi;
 
-.PHONY: contract skew bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance docs-assets check-uis
+.PHONY: contract skew bench-scale help setup pipeline train monitor drift-demo monitor-ui assess reproduce serve canary canary-demo bento bench-serving test test-slow test-slow-integration lint format env clean mlflow-ui prefect-ui data-docs feast-ls bench-features setup-integration test-integration team-stack k8s k8s-render deploy-k8s approve reject audit model-card bench-governance docs-assets check-uis
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -192,8 +192,11 @@ deploy-k8s: ## apply K8S_ENV's manifests (IMAGE_TAG=, MODEL_VERSION=) to the cur
 	$(MAKE) -s k8s-render | .venv/bin/kubectl apply -f -
 	.venv/bin/kubectl -n mlops-$(K8S_ENV) wait rollout/credit-service --for=jsonpath='{.status.phase}'=Healthy --timeout=30m
 
-test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect
-	$(PY) -m pytest -m integration
+test-integration: ## the team profile against real servers on loopback: PostgreSQL, Redis, S3, MLflow, Prefect (a stack per process)
+	$(PYTEST) --dist loadfile -m integration
+
+test-slow-integration: ## the slow and the integration tiers in one run (CI): neither process idles while the other ends a long file
+	$(PYTEST) --dist loadfile --durations=12 -m "slow or integration"
 
 team-stack: ## start the team profile's servers on loopback (no Docker) and print the exports; Ctrl-C stops them
 	$(PY) -m infra.loopback

@@ -130,7 +130,7 @@ class Settings(Strict):
 
     @property
     def loop_root(self) -> str | None:
-        """The loop store of this project: ``<loop_store>/<project>`` (prediction log and labels)."""
+        """The loop store of this project: ``<loop_store>/<project>`` (log, labels, canary state, monitor memory)."""
         return f"{self.loop_store.rstrip('/')}/{self.project}" if self.loop_store else None
 
     @model_validator(mode="after")

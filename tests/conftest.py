@@ -45,8 +45,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unmarked:
         raise pytest.UsageError(f"test modules without a kind marker ({', '.join(KINDS)}): {', '.join(unmarked)}")
     # The longest first: with several workers (make test-slow), the last one to finish
-    # then is not the walk that started when everything else was done.
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    # then is not the walk that started when everything else was done. The integration
+    # modules (minutes each, a stack of servers to start) come next.
+    items.sort(
+        key=lambda item: (item.get_closest_marker("long") is None, item.get_closest_marker("integration") is None)
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
