@@ -13,7 +13,7 @@ challenger, the stable pods the champion. This module writes two kustomize input
 * ``canary-analysis.yaml``, two ``AnalysisTemplate``s. The first judges the canary pods
   every interval on the service's own Prometheus metrics (success rate, p99 latency,
   p99 relative to the stable pods) and, through a ``job`` metric running
-  ``serving/quality_check.py`` in the platform image, on quality: the paired ROC AUC
+  ``monitoring/quality_check.py`` in the platform image, on quality: the paired ROC AUC
   comparison of the local canary, once enough labels have arrived (until then it
   passes, as locally). ``threshold`` failed intervals abort the rollout. The second is
   the quality gate of the last step: no promotion while the comparison is not told apart.
@@ -68,13 +68,13 @@ def _p99(hash_arg: str, window: str) -> str:
 
 
 def quality_job(config: CanaryConfig, flags: list[str], deadline_seconds: int) -> dict[str, Any]:
-    """A ``job`` metric provider: ``serving/quality_check.py`` in the platform image, as the service's pods run.
+    """A ``job`` metric provider: ``monitoring/quality_check.py`` in the platform image, as the service's pods run.
 
     The image, the ConfigMap and the Secret are the Rollout's (kustomize sets the image tag
     and the ConfigMap's hash suffix in both: kustomize-config.yaml). A verdict is not
     retried (``backoffLimit: 0``); ``activeDeadlineSeconds`` fails a check that hangs.
     """
-    command = ["python", "-m", "serving.quality_check", "--challenger", "{{args.challenger-version}}", *flags]
+    command = ["python", "-m", "monitoring.quality_check", "--challenger", "{{args.challenger-version}}", *flags]
     return {
         "job": {
             "spec": {

@@ -183,7 +183,7 @@ def judge_quality(quality: QualityComparison, metrics: CanaryMetrics) -> tuple[Q
     The challenger's ROC AUC may fall at most ``max_quality_degradation`` below the
     champion's: worse when even the low end of the paired interval exceeds it, fine when
     the high end stays within it (serving/significance.py). Shared by ``judge_interval``
-    and the cluster's quality job (serving/quality_check.py).
+    and the cluster's quality job (monitoring/quality_check.py).
     """
     judged = quality.degradation.judge(metrics.max_quality_degradation)
     if judged == "worse":

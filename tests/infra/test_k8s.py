@@ -116,7 +116,7 @@ def templates(documents: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]
 
 
 def test_the_quality_is_a_job_of_the_platform_image_checked_each_interval_and_before_promotion() -> None:
-    """The local canary's quality rule, in the cluster: serving/quality_check.py run as Argo job metrics."""
+    """The local canary's quality rule, in the cluster: monitoring/quality_check.py run as Argo job metrics."""
     documents = rendered("staging")
     rollout_spec = of_kind(documents, "Rollout")["spec"]
     container = rollout_spec["template"]["spec"]["containers"][0]
@@ -130,7 +130,7 @@ def test_the_quality_is_a_job_of_the_platform_image_checked_each_interval_and_be
         pod = job["template"]["spec"]
         (check,) = pod["containers"]
         assert check["command"] == [
-            "python", "-m", "serving.quality_check", "--challenger", "{{args.challenger-version}}", *flags
+            "python", "-m", "monitoring.quality_check", "--challenger", "{{args.challenger-version}}", *flags
         ]  # fmt: skip
         assert check["image"] == container["image"]  # the image CD built, as the pods
         assert check["envFrom"] == container["envFrom"] and config_map in str(check["envFrom"])  # hash suffix too

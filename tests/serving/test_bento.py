@@ -30,7 +30,7 @@ from tests.serving.test_serving_schema import GOOD
 pytestmark = pytest.mark.e2e
 
 SERVICE = PROJECT / "serving" / "service.py"
-QUALITY_CHECK = PROJECT / "serving" / "quality_check.py"  # the cluster canary's analysis job runs it from the image
+QUALITY_CHECK = PROJECT / "monitoring" / "quality_check.py"  # the cluster canary's analysis job runs it from the image
 
 
 def _module_file(name: str) -> Path | None:

@@ -1,6 +1,6 @@
 """The canary's quality rule as a command: the Argo Rollouts analysis job of the cluster canary.
 
-``python -m serving.quality_check --challenger 7`` compares the challenger with the
+``python -m monitoring.quality_check --challenger 7`` compares the challenger with the
 champion (the registry alias, or ``--champion``) on the labelled rows of the prediction
 log since ``--since`` (default: the challenger's first logged answer), paired, with the
 same code as the local controller (monitoring/canary_quality.py, serving/analysis.py
@@ -93,7 +93,7 @@ def check(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m serving.quality_check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m monitoring.quality_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--challenger", default="", help="registry version of the canary (empty: the challenger alias)")
     parser.add_argument(
         "--champion", default="", help="registry version of the stable pods (empty: the champion alias)"

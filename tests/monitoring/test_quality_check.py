@@ -1,4 +1,4 @@
-"""The cluster canary's quality job (``python -m serving.quality_check``) on a real prediction log,
+"""The cluster canary's quality job (``python -m monitoring.quality_check``) on a real prediction log,
 real label files and real registered models: its exit status is the Argo Rollouts verdict.
 """
 
@@ -14,8 +14,8 @@ from core import registry
 from core.settings import Settings
 from features import store
 from features.engineering import FeatureColumns
+from monitoring import quality_check
 from monitoring.canary_quality import compare, offline_scorer
-from serving import quality_check
 from serving.canary import CANARY_FILE, load_canary_config
 from tests.monitoring.test_canary_quality import serve
 from tests.serving.conftest import prepare_workspace, register_model
