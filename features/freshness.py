@@ -81,7 +81,8 @@ class FreshHistory:
         # Bounded without a limit of its own: every waiting event holds a different stripe.
         self._queue: queue.SimpleQueue[_Answered | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._writer_start = threading.Lock()
+        self._writer_start = threading.Lock()  # starting the writer, queueing, closing: never interleaved
+        self._closed = False
         self.seeded = self._seed()
 
     def _seed(self) -> int:
@@ -113,13 +114,24 @@ class FreshHistory:
     def hand_over(
         self, turn: threading.Lock, entity: str, event_time: dt.datetime | None, values: Mapping[str, Any]
     ) -> None:
-        """Queue an answered event for the writer, which gives ``turn`` back once the entity's row is online."""
-        if self._writer is None:
-            with self._writer_start:
+        """Queue an answered event for the writer, which gives ``turn`` back once the entity's row is online.
+
+        After ``close`` (a request still in flight while the service shuts down) the row is
+        written here instead, and the turn given back, so no entity waits for a writer that is gone.
+        """
+        with self._writer_start:
+            if not self._closed:
                 if self._writer is None:
                     self._writer = threading.Thread(target=self._write_loop, name="fresh-history-writer", daemon=True)
                     self._writer.start()
-        self._queue.put(_Answered(entity, _utc(event_time), self._values(values), turn))
+                self._queue.put(_Answered(entity, _utc(event_time), self._values(values), turn))
+                return
+        try:
+            self.record(entity, event_time, values)
+        except Exception:  # answered and logged already: the row comes with the next materialization
+            logger.exception("could not write %s's history row at shutdown", entity)
+        finally:
+            turn.release()
 
     def record(self, entity: str, event_time: dt.datetime | None, values: Mapping[str, Any]) -> pd.DataFrame:
         """Add an answered event and write the entity's new history row online, here; returns the row.
@@ -133,10 +145,14 @@ class FreshHistory:
         return row
 
     def close(self, seconds: float = 10.0) -> None:
-        """Write what is waiting, then stop the writer."""
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join(seconds)
+        """Write what is waiting, then stop the writer; later hand-overs write their rows themselves."""
+        with self._writer_start:
+            self._closed = True
+            writer = self._writer
+            if writer is not None:
+                self._queue.put(None)  # after every queued event: the writer writes them all first
+        if writer is not None:
+            writer.join(seconds)
 
     def _values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(values.get(name) for name in self.fields)

@@ -94,6 +94,14 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
         fresh.hand_over(turn, event["customer_id"], event["event_timestamp"], {str(k): v for k, v in event.items()})
     fresh.close()
     online = pd.concat(served, ignore_index=True)
+    # A request still in flight when the service shuts down (after close): its row is written
+    # all the same, and its entity's turn comes back, so the entity's next request is not stuck.
+    last = later.iloc[-1]
+    turn = fresh.take_turn(last["customer_id"])
+    stamp = last["event_timestamp"] + pd.Timedelta(seconds=5)
+    fresh.hand_over(turn, last["customer_id"], stamp, {str(k): v for k, v in last.items()})
+    assert turn.acquire(timeout=10), "the entity's turn never came back after close()"
+    turn.release()
 
     publish_history(settings, pd.concat([raw, later], ignore_index=True))  # the served events landed
     offline = store.training_frame(store.apply_definitions(settings), settings, later)
