@@ -72,7 +72,7 @@ def monitor(
 
     ``services``: the running service's URL, or every replica's; a retrained challenger
     goes through its canary there. Without it, the challenger waits for ``make canary``.
-    ``retrain_deployment`` (``training-pipeline/team``): retrain by running that
+    ``retrain_deployment`` (``training-pipeline/<project>``): retrain by running that
     deployment, on its work pool's worker, instead of a subflow in this process.
     """
     result = MonitorResult(steps.champion_version(settings))
