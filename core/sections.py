@@ -299,7 +299,16 @@ class ServingSettings(Strict):
     # models, about 400 MB). Workers route by the same canary state file and BentoML sums
     # their metrics, so a canary reads the same with one or several.
     workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
-    threads: int = Field(4, ge=1, le=256)  # per worker; 1 would queue every request behind the one in flight
+    # Per worker: the requests in flight at once, so also the largest batch that can gather.
+    # 1 would queue every request behind the one in flight.
+    threads: int = Field(32, ge=1, le=256)
+    # Adaptive micro-batching (serving/batching.py): the requests waiting when the batching
+    # thread gets to them are scored with one feature read and one call per model, at most
+    # this many. 1 turns it off (each request scored in its own thread, as before).
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    # How long a batch waits for more requests once its first arrived. 0: not at all; the
+    # batches grow by themselves under load, while the previous batch is being scored.
+    max_wait_ms: float = Field(0.0, ge=0, le=100)
     # A shared prediction log (loop_store set) is written in segments: one object per this many
     # records or this many seconds, whichever comes first, and on shutdown. A hard kill loses
     # what is not yet written: the window serving/README.md states.

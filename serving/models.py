@@ -28,13 +28,18 @@ class LoadedModel:
     lineage: dict[str, str | None] = field(default_factory=dict)
 
     def risk(self, frame: pd.DataFrame) -> float:
+        """The probability of the positive class for the first row of ``frame`` (one request)."""
+        return float(self.risks(frame.iloc[:1] if len(frame) > 1 else frame)[0])
+
+    def risks(self, frame: pd.DataFrame) -> np.ndarray:
+        """The probability of the positive class for every row of ``frame`` (a batch of requests)."""
         # assume_finite skips scikit-learn's re-check of every value: the request schema
         # already refuses infinities, and missing values still go to the imputers.
         with sklearn.config_context(assume_finite=True):
             if self.one_row is not None and len(frame) == 1:
-                return self.one_row(frame)
+                return np.array([self.one_row(frame)])
             features = features_of(frame, self.columns)
-            return float(np.asarray(self.model.predict_proba(features))[0, 1])
+            return np.asarray(self.model.predict_proba(features))[:, 1]
 
 
 def load_version(settings: Settings, version: str) -> LoadedModel:

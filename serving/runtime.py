@@ -17,16 +17,18 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from core import loop_store, registry
 from core.settings import Settings
 from features.freshness import FreshHistory
 from features.store import HISTORY_VIEW, OnlineFeatures
+from serving.batching import MicroBatcher, Submitted
 from serving.canary import CanaryState, Variant, parse_state, route
 from serving.models import LoadedModel, load_alias, load_version
 from serving.prediction_log import clean_features
@@ -34,6 +36,27 @@ from serving.schema import FeatureContribution, service_models
 from serving.shared_log import open_log
 
 logger = logging.getLogger(__name__)
+
+
+def _scores(model: LoadedModel, frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, dict[int, BaseException]]:
+    """``model``'s probabilities for ``rows`` of ``frame`` (NaN where it failed), and each failed row's exception.
+
+    One call for all the rows; only if that fails, one call per row, so a row the model
+    cannot score fails alone.
+    """
+    part = frame if len(rows) == len(frame) else frame.iloc[rows]
+    try:
+        return model.risks(part), {}
+    except Exception as error:  # find the rows it fails on
+        logger.debug("v%s failed on a batch of %d (%s); scoring row by row", model.version, len(rows), error)
+    scores: np.ndarray = np.full(len(rows), np.nan)
+    failed: dict[int, BaseException] = {}
+    for position, row in enumerate(rows):
+        try:
+            scores[position] = model.risk(frame.iloc[[row]])
+        except Exception as error:
+            failed[int(row)] = error
+    return scores, failed
 
 
 def settle_heap() -> None:
@@ -64,6 +87,7 @@ class Answer:
     elapsed_ms: float
     challenger_error: str | None  # the challenger raised and the champion answered
     stages: dict[str, float] = field(default_factory=dict)  # stage name -> seconds, in the order they ran
+    batch_size: int = 1  # requests answered together with this one (serving/batching.py), itself included
 
 
 class Stages:
@@ -124,6 +148,12 @@ class ServingRuntime:
         self.features.warm_up()  # the first online read costs about 0.7 s (imports, connection): not a request's
         self.refresh()
         self._stop = threading.Event()
+        serving = settings.serving
+        self.batcher: MicroBatcher[tuple[Any, dt.datetime], Answer] | None = (
+            MicroBatcher(self._answer_batch, serving.max_batch_size, serving.max_wait_ms, name="prediction-batcher")
+            if serving.max_batch_size > 1
+            else None
+        )
         if watch:
             threading.Thread(target=self._watch, name="canary-state-watcher", daemon=True).start()
 
@@ -136,6 +166,8 @@ class ServingRuntime:
 
     def close(self) -> None:
         self._stop.set()
+        if self.batcher is not None:
+            self.batcher.close()
         if self.fresh is not None:
             self.fresh.close()
         self.log.close()
@@ -231,7 +263,8 @@ class ServingRuntime:
         """
         for frame in list(self._recent):
             try:
-                model.risk(frame)
+                model.risks(frame)  # the batch path, at the batch sizes the service has seen
+                model.risk(frame.iloc[[0]])  # and the one-row path
             except Exception:  # a model that cannot score is found by the requests, which fall back
                 break
         return model
@@ -303,50 +336,104 @@ class ServingRuntime:
         return answer
 
     def _answer(self, request: Any, event_time: dt.datetime) -> Answer:
+        """This request's answer: through the batcher when batching is on, else as a batch of one."""
+        if self.batcher is not None:
+            return self.batcher((request, event_time))
+        outcome = self._answer_batch([Submitted((request, event_time), time.perf_counter())])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _answer_batch(self, batch: Sequence[Submitted[tuple[Any, dt.datetime]]]) -> list[Answer | BaseException]:
+        """Answer every request of ``batch``: one feature read, one call per model, and each request its own.
+
+        Each request keeps what it would get alone: its sticky variant (one consistent
+        view of the models for the batch), its fallback to the champion if the challenger
+        fails on it, its own exception if the champion does, its shadow score, its log
+        record and its latency from its arrival. A model that fails on the batch is asked
+        row by row, so one bad row fails only its own request.
+        """
         started = time.perf_counter()
+        champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
+        if champion is None:
+            return [RuntimeError("no champion is loaded")] * len(batch)
+        requests = [submitted.item[0] for submitted in batch]
         stages = Stages()
-        routed = self._routed(request, lambda model, frame: model.risk(frame), stages)
-        probability, model, challenger = routed.result, routed.model, routed.challenger
-        shadow = None
-        if routed.state.shadow and challenger is not None:
-            try:
-                shadow = challenger.risk(routed.frame)
-            except Exception:  # a broken shadow never affects the answer
-                shadow = None
+        frame = self.features(pd.DataFrame([r.model_dump(exclude={"request_id", self.timestamp}) for r in requests]))
+        stages.mark("features")
+        self._recent.append(frame)
+        entities = [getattr(r, self.entity) for r in requests]
+        variants: list[Variant] = [route(e, state) if challenger else "champion" for e in entities]
+        stages.mark("route")
+        rows = np.arange(len(batch))
+        probabilities = np.full(len(batch), np.nan)
+        errors: dict[int, BaseException] = {}
+        fallback: dict[int, str] = {}
+        challenged = rows[[v == "challenger" for v in variants]]
+        if challenger is not None and len(challenged):
+            scored, failed = _scores(challenger, frame, challenged)
+            probabilities[challenged] = scored
+            for i, error in failed.items():
+                fallback[i], variants[i] = f"{type(error).__name__}: {error}", "champion"
+        by_champion = rows[[v == "champion" for v in variants]]
+        if len(by_champion):
+            scored, errors = _scores(champion, frame, by_champion)
+            probabilities[by_champion] = scored
+        stages.mark("model")
+        shadows = np.full(len(batch), np.nan)
+        if state.shadow and challenger is not None:
+            shadows, _ = _scores(challenger, frame, rows)  # a broken shadow never affects the answer
             stages.mark("shadow")
         threshold = self.settings.training.decision_threshold
         words = self.settings.schema_.decisions
-        entity = getattr(request, self.entity)
-        decision: Any = self.models.decision(
-            request_id=request.request_id or uuid.uuid4().hex,
-            probability=round(probability, 6),
-            decision=words.positive if probability >= threshold else words.negative,
-            threshold=threshold,
-            model_version=model.version,
-            variant=routed.variant,
-            **{self.entity: entity},
-        )
+        outcomes: list[Answer | BaseException] = []
+        decided: list[tuple[int, Any, LoadedModel]] = []
+        for i, request in enumerate(requests):
+            if i in errors:
+                outcomes.append(errors[i])
+                continue
+            model = challenger if variants[i] == "challenger" and challenger is not None else champion
+            probability = float(probabilities[i])
+            decision: Any = self.models.decision(
+                request_id=request.request_id or uuid.uuid4().hex,
+                probability=round(probability, 6),
+                decision=words.positive if probability >= threshold else words.negative,
+                threshold=threshold,
+                model_version=model.version,
+                variant=variants[i],
+                **{self.entity: entities[i]},
+            )
+            outcomes.append(decision)
+            decided.append((i, decision, model))
         stages.mark("decision")
-        elapsed = (time.perf_counter() - started) * 1000
-        self.log.append(
-            {
-                "request_id": decision.request_id,
-                ENTITY: entity,
-                EVENT_TIME: event_time.isoformat(),
-                "variant": routed.variant,
-                "model_version": model.version,
-                **model.lineage,
-                "probability": decision.probability,
-                "decision": decision.decision,
-                "latency_ms": round(elapsed, 3),
-                "challenger_failed": routed.fallback,
-                "shadow_probability": shadow,
-                "shadow_version": challenger.version if shadow is not None and challenger else None,
-                "features": clean_features({str(k): v for k, v in routed.frame.iloc[0].items()}),
-            }
-        )
+        answered = time.perf_counter()
+        features = frame.to_dict(orient="records") if decided else []
+        for i, decision, model in decided:
+            shadow = None if np.isnan(shadows[i]) else float(shadows[i])
+            self.log.append(
+                {
+                    "request_id": decision.request_id,
+                    ENTITY: entities[i],
+                    EVENT_TIME: batch[i].item[1].isoformat(),
+                    "variant": variants[i],
+                    "model_version": model.version,
+                    **model.lineage,
+                    "probability": decision.probability,
+                    "decision": decision.decision,
+                    "latency_ms": round((answered - batch[i].arrived) * 1000, 3),
+                    "challenger_failed": fallback.get(i),
+                    "shadow_probability": shadow,
+                    "shadow_version": challenger.version if shadow is not None and challenger else None,
+                    "features": clean_features({str(k): v for k, v in features[i].items()}),
+                }
+            )
         stages.mark("log")
-        return Answer(decision, elapsed, routed.fallback, stages.seconds)
+        for i, decision, _ in decided:
+            waited = {"queue": started - batch[i].arrived}
+            outcomes[i] = Answer(
+                decision, (answered - batch[i].arrived) * 1000, fallback.get(i), waited | stages.seconds, len(batch)
+            )
+        return outcomes
 
     def _explainer(self, model: LoadedModel) -> Any:
         from governance.explain import LocalExplainer

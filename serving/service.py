@@ -9,7 +9,8 @@ Endpoints:
   model that would answer (``governance/explain.py``), in log-odds. Not logged.
 * ``POST /canary``: what the service routes by right now (versions, weight, shadow).
 * ``GET /metrics``: Prometheus, with requests, errors and latency per variant, and each
-  request's time per stage inside the service (``credit_stage_seconds``).
+  request's time per stage inside the service (``credit_stage_seconds``) and the size of
+  the batch it was scored in (``credit_batch_size``, ``serving/batching.py``).
 
 Configuration comes from the same params.yaml as everything else (``MLOPS_PARAMS`` and
 ``MLOPS_STATE_DIR`` in the environment, as ``make serve`` sets them).
@@ -53,10 +54,16 @@ LATENCY = bentoml.metrics.Histogram(
 )
 STAGES = bentoml.metrics.Histogram(
     name="credit_stage_seconds",
-    documentation="Time of each stage of a prediction request inside the service (features, route, model, shadow, "
-    "decision, log, metrics)",
+    documentation="Time of each stage of a prediction request inside the service (queue, features, route, model, "
+    "shadow, decision, log, metrics); a batch's stages are each of its requests'",
     labelnames=["stage"],
     buckets=STAGE_BUCKETS,
+)
+
+BATCH_SIZES = bentoml.metrics.Histogram(
+    name="credit_batch_size",
+    documentation="Requests scored together (one feature read, one call per model), counted once per request",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
 
 
@@ -113,6 +120,7 @@ def build_service(settings: Settings) -> Any:
             metrics_started = time.perf_counter()
             REQUESTS.labels(variant=decision.variant, model_version=decision.model_version).inc()
             LATENCY.labels(variant=decision.variant).observe(answer.elapsed_ms / 1000)
+            BATCH_SIZES.observe(answer.batch_size)
             for stage, seconds in answer.stages.items():
                 STAGES.labels(stage=stage).observe(seconds)
             STAGES.labels(stage="metrics").observe(time.perf_counter() - metrics_started)

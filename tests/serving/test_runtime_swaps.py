@@ -25,7 +25,7 @@ def test_a_state_change_keeps_the_warm_champion_and_warms_the_challenger_before_
         requests = [model.model_validate(body) for body in request_bodies(frame, settings.schema_, 40)]
         for request in requests:
             answer = runtime.answer(request)
-            assert set(answer.stages) == {"features", "route", "model", "decision", "log"}
+            assert set(answer.stages) == {"queue", "features", "route", "model", "decision", "log"}
             assert answer.elapsed_ms / 1000 >= sum(answer.stages.values()) - answer.stages["log"]
         champion = runtime.champion
         assert champion is not None and champion.one_row is not None
