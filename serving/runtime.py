@@ -3,9 +3,11 @@
 Holds the models behind the registry aliases ``champion`` and ``challenger``, the
 online feature reader, the canary state and the prediction log. ``answer`` routes a
 request, looks its entity up in the feature store, scores it, logs it, and says
-which model answered; ``explain`` routes the same way and explains instead of logging.
-Requests and answers are the contract's models (``serving/schema.py``).
-Both go through ``_routed``: if the challenger raises, the champion answers instead.
+which model answered; requests waiting together are answered as one batch
+(``serving/batching.py``, ``_answer_batch``), each keeping its own outcome. ``explain``
+routes the same way (``_routed``) and explains instead of logging. On both paths, if
+the challenger raises, the champion answers instead. Requests and answers are the
+contract's models (``serving/schema.py``).
 """
 
 from __future__ import annotations
@@ -106,15 +108,11 @@ class Stages:
 
 @dataclass(frozen=True)
 class Routed(Generic[T]):
-    """What one routed call produced, by which model, and what the service looked like then."""
+    """What one routed call produced, and by which model."""
 
     result: T
     model: LoadedModel
     variant: Variant
-    frame: pd.DataFrame  # the request with its features: what the model saw
-    fallback: str | None  # the challenger's error, when the champion answered instead
-    challenger: LoadedModel | None
-    state: CanaryState
 
 
 class ServingRuntime:
@@ -281,35 +279,25 @@ class ServingRuntime:
                 logger.info("champion v%s loaded: ready", champion.version)
         settle_heap()
 
-    def _routed(
-        self, request: Any, work: Callable[[LoadedModel, pd.DataFrame], T], stages: Stages | None = None
-    ) -> Routed[T]:
-        """Route the request (sticky, by entity), look up its features, and run ``work`` with the chosen model.
+    def _routed(self, request: Any, work: Callable[[LoadedModel, pd.DataFrame], T]) -> Routed[T]:
+        """Route one request as ``answer`` would (sticky, by entity), look up its features, and run ``work``.
 
-        If the challenger raises, the champion does the work instead and the error is
-        kept, so a broken challenger costs its requests nothing but latency.
+        If the challenger raises, the champion does the work instead, so a broken
+        challenger costs its requests nothing but latency.
         """
         champion, challenger, state = self.champion, self.challenger, self.state  # one consistent view
         if champion is None:
             raise RuntimeError("no champion is loaded")
-        stages = stages or Stages()
         frame = self.features(pd.DataFrame([request.model_dump(exclude={"request_id", self.timestamp})]))
-        stages.mark("features")
         self._recent.append(frame)
         variant: Variant = route(getattr(request, self.entity), state) if challenger else "champion"
         model = challenger if variant == "challenger" and challenger else champion
-        stages.mark("route")
         try:
-            result = work(model, frame)
-            stages.mark("model")
-            return Routed(result, model, variant, frame, None, challenger, state)
-        except Exception as error:
+            return Routed(work(model, frame), model, variant)
+        except Exception:
             if model is champion:
                 raise
-            fallback = f"{type(error).__name__}: {error}"
-            result = work(champion, frame)
-            stages.mark("model")
-            return Routed(result, champion, "champion", frame, fallback, challenger, state)
+            return Routed(work(champion, frame), champion, "champion")
 
     def answer(self, request: Any) -> Answer:
         """Score one request: route, look up features, score, log; then its entity's history row goes online.
