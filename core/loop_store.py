@@ -20,7 +20,9 @@ environment (``AWS_*``).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,37 @@ CANARY_STATE = "serving/canary_state.json"
 MONITOR_STATE = "monitoring/state.json"
 
 
-def filesystem(settings: Settings) -> tuple[Any, str]:
-    """The fsspec filesystem of ``loop_store`` and the path of this project's root on it."""
-    import fsspec
+# What picks the S3 store and the identity used on it: the client follows them as they are now.
+CLIENT_ENVIRONMENT = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
 
+
+def filesystem(settings: Settings) -> tuple[Any, str]:
+    """The fsspec filesystem of ``loop_store`` and the path of this project's root on it.
+
+    One client per store *and environment*: fsspec's own instance cache keys on the
+    constructor's arguments only, so a process whose environment came to name another
+    endpoint (a second stack, other credentials) would go on reading the first one.
+    """
     if settings.loop_root is None:
         raise ValueError("loop_store is not set: the loop's state is local files")
-    found, root = fsspec.core.url_to_fs(settings.loop_root)  # <loop_store>/<project>: one project's part
+    return _client(settings.loop_root, tuple(os.environ.get(name) for name in CLIENT_ENVIRONMENT))
+
+
+@functools.lru_cache(maxsize=8)
+def _client(url: str, environment: tuple[str | None, ...]) -> tuple[Any, str]:
+    """A client built for ``url`` under this environment (the key only; the client reads os.environ)."""
+    import fsspec
+
+    found, root = fsspec.core.url_to_fs(url, skip_instance_cache=True)  # <loop_store>/<project>: one project's part
     return found, root.rstrip("/")
 
 
