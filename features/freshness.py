@@ -9,7 +9,7 @@ closes that gap on the serving side:
 * it keeps each entity's raw events of the trailing window: seeded from the landed
   batches when the service starts, and added to as the service answers;
 * after an event is answered it recomputes the entity's row over the entity's events
-  in the window (``latest_history_row``: the window and aggregates of ``entity_history``,
+  in the window (``latest_history_values``: the window and aggregates of ``entity_history``,
   which builds the offline table, held to the same rows by a test), so an old event
   leaving the window leaves the aggregates too, and writes it with Feast's
   ``write_to_online_store``;
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from core.settings import Settings
-from features.engineering import latest_history_row
+from features.engineering import latest_history_values
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -139,7 +139,7 @@ class FreshHistory:
         ``event_time`` is the event's own time when the request carries it (the contract's
         timestamp), else now. The caller keeps the entity's events in order (``take_turn``).
         """
-        row = self._row(entity, _utc(event_time), self._values(values))
+        row = pd.DataFrame([self._row(entity, _utc(event_time), self._values(values))])
         with self._write:
             self.store.write_to_online_store(self.view, row)
         return row
@@ -157,15 +157,17 @@ class FreshHistory:
     def _values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(values.get(name) for name in self.fields)
 
-    def _row(self, entity: str, stamp: pd.Timestamp, values: tuple[Any, ...]) -> pd.DataFrame:
-        """The entity's history row including this event; the event joins the entity's window."""
+    def _row(self, entity: str, stamp: pd.Timestamp, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The entity's history row including this event (column to value); the event joins the entity's window."""
         with self._guard:
             kept = [e for e in self._events.get(entity, []) if e[0] != stamp] + [(stamp, values)]
             newest = max(e[0] for e in kept)
             kept = [e for e in kept if e[0] > newest - self.window]
             self._events[entity] = kept
         numbers = np.array([[np.nan if v is None else v for v in e[1]] for e in kept], dtype="float64")
-        return latest_history_row(entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features)
+        return latest_history_values(
+            entity, [e[0] for e in kept], numbers, self.settings.schema_, self.settings.features
+        )
 
     def _write_loop(self) -> None:
         """Take what is waiting (up to ``WRITE_BATCH``), write it in one call, give the turns back; until ``close``."""
@@ -193,7 +195,7 @@ class FreshHistory:
                         logger.exception("could not compute %s's history row", answered.entity)
                 if rows:
                     with self._write:
-                        self.store.write_to_online_store(self.view, pd.concat(rows, ignore_index=True))
+                        self.store.write_to_online_store(self.view, pd.DataFrame(rows))  # one frame, one call
             except Exception:
                 logger.exception("could not write %d history rows online", len(waiting))
             finally:
