@@ -34,7 +34,7 @@ import logging
 import queue
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -139,10 +139,29 @@ class FreshHistory:
         ``event_time`` is the event's own time when the request carries it (the contract's
         timestamp), else now. The caller keeps the entity's events in order (``take_turn``).
         """
-        row = pd.DataFrame([self._row(entity, _utc(event_time), self._values(values))])
-        with self._write:
-            self.store.write_to_online_store(self.view, row)
-        return row
+        return self.record_many([(entity, event_time, values)])
+
+    def record_many(self, events: Sequence[tuple[str, dt.datetime | None, Mapping[str, Any]]]) -> pd.DataFrame:
+        """``record`` for several answered events (entity, time, values): their rows in one write, as the writer."""
+        return self._write_rows([(entity, _utc(at), self._values(values)) for entity, at, values in events])
+
+    def _write_rows(self, events: list[tuple[str, pd.Timestamp, tuple[Any, ...]]]) -> pd.DataFrame:
+        """Each event's new history row, computed, then all of them in one ``write_to_online_store`` call.
+
+        A row that cannot be computed is left out and logged (its event is answered and logged
+        already: the row comes with the next materialization); the others are still written.
+        """
+        rows = []
+        for entity, stamp, values in events:
+            try:
+                rows.append(self._row(entity, stamp, values))
+            except Exception:
+                logger.exception("could not compute %s's history row", entity)
+        frame = pd.DataFrame(rows)  # one frame of plain values: a frame per row cost more than the arithmetic
+        if rows:
+            with self._write:
+                self.store.write_to_online_store(self.view, frame)
+        return frame
 
     def close(self, seconds: float = 10.0) -> None:
         """Write what is waiting, then stop the writer; later hand-overs write their rows themselves."""
@@ -187,15 +206,7 @@ class FreshHistory:
                     break
                 waiting.append(item)
             try:
-                rows = []
-                for answered in waiting:
-                    try:
-                        rows.append(self._row(answered.entity, answered.stamp, answered.values))
-                    except Exception:  # answered and logged already: the row comes with the next materialization
-                        logger.exception("could not compute %s's history row", answered.entity)
-                if rows:
-                    with self._write:
-                        self.store.write_to_online_store(self.view, pd.DataFrame(rows))  # one frame, one call
+                self._write_rows([(answered.entity, answered.stamp, answered.values) for answered in waiting])
             except Exception:
                 logger.exception("could not write %d history rows online", len(waiting))
             finally:

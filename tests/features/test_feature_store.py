@@ -112,6 +112,32 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
     assert online["events_90d"].gt(0).sum() > 60  # most of them had history to compare
 
 
+def test_one_event_whose_row_cannot_be_computed_leaves_the_others_of_its_write(
+    settings: Settings, raw: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer's batch: each row computed, all written in one call; a bad one is logged and left out."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)
+    table = publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
+    entity, field = settings.schema_.entity, next(iter(settings.features.history))
+    fresh = FreshHistory(settings, feature_store, store.HISTORY_VIEW)
+    later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6)
+    later = later.drop_duplicates(entity).head(3)
+    events = [(str(e[entity]), e["event_timestamp"], {str(k): v for k, v in e.items()}) for _, e in later.iterrows()]
+    events[1][2][field] = "not a number"
+
+    written = fresh.record_many(events)
+
+    assert list(written[entity]) == [events[0][0], events[2][0]]
+    assert f"could not compute {events[1][0]}'s history row" in caplog.text
+    online = store.OnlineFeatures(settings, feature_store)(later.reset_index(drop=True))
+    count = settings.features.history_names[0]
+    # The two good rows are online (each counts its new event, so the materialized row would differ).
+    assert [online[count].iloc[0], online[count].iloc[2]] == list(written[count])
+
+
 def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFrame) -> None:
     table = publish_history(settings, raw)
     feature_store = store.apply_definitions(settings)
