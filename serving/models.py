@@ -12,7 +12,7 @@ import sklearn
 from core import registry
 from core.settings import Settings
 from features.engineering import FeatureColumns, features_of
-from serving.scorer import OneRowScorer
+from serving.scorer import DirectScorer
 
 LINEAGE_TAGS = ("data_version", "features_version")  # set by the training pipeline on each registered version
 
@@ -22,7 +22,7 @@ class LoadedModel:
     version: str
     model: Any
     columns: FeatureColumns
-    one_row: OneRowScorer | None = None
+    direct: DirectScorer | None = None  # our pipelines' fast path; None: the pipeline's own predict_proba
     # The data it learned from, from its registry tags: every logged answer carries it, so one
     # served decision leads back to the exact DVC versions of data/raw and data/features.
     lineage: dict[str, str | None] = field(default_factory=dict)
@@ -36,8 +36,8 @@ class LoadedModel:
         # assume_finite skips scikit-learn's re-check of every value: the request schema
         # already refuses infinities, and missing values still go to the imputers.
         with sklearn.config_context(assume_finite=True):
-            if self.one_row is not None and len(frame) == 1:
-                return np.array([self.one_row(frame)])
+            if self.direct is not None:
+                return self.direct.scores(frame)
             features = features_of(frame, self.columns)
             return np.asarray(self.model.predict_proba(features))[:, 1]
 
@@ -52,7 +52,7 @@ def load_version(settings: Settings, version: str) -> LoadedModel:
     columns = FeatureColumns.from_signature(uri)
     tags = registry.version_tags(settings, str(version))
     lineage = {key: tags.get(key) for key in LINEAGE_TAGS}
-    return LoadedModel(str(version), model, columns, OneRowScorer.for_model(model, columns), lineage)
+    return LoadedModel(str(version), model, columns, DirectScorer.for_model(model, columns), lineage)
 
 
 def load_alias(settings: Settings, alias: str) -> LoadedModel | None:

@@ -28,7 +28,7 @@ def test_a_state_change_keeps_the_warm_champion_and_warms_the_challenger_before_
             assert set(answer.stages) == {"queue", "features", "route", "model", "decision", "log"}
             assert answer.elapsed_ms / 1000 >= sum(answer.stages.values()) - answer.stages["log"]
         champion = runtime.champion
-        assert champion is not None and champion.one_row is not None
+        assert champion is not None and champion.direct is not None
 
         version = register_model(settings, frame, registry.CHALLENGER)
         write_state(settings, CanaryState(challenger_version=version, weight=50))
@@ -37,9 +37,9 @@ def test_a_state_change_keeps_the_warm_champion_and_warms_the_challenger_before_
         # The same champion version is the same object, with everything it learned from traffic.
         assert runtime.champion is champion
         challenger = runtime.challenger
-        assert challenger is not None and challenger.version == version and challenger.one_row is not None
+        assert challenger is not None and challenger.version == version and challenger.direct is not None
         # Warmed on the recent requests before the swap: the memo of its category combinations is filled.
-        assert all(part.memo for part in challenger.one_row.parts if part.categorical)
+        assert all(part.memo for part in challenger.direct.parts if part.categorical)
         # The newly loaded model is frozen with the rest: no full collection walks it again.
         assert gc.is_tracked(challenger.model) and all(o is not challenger.model for o in gc.get_objects())
         answered = runtime.answer(requests[0])
