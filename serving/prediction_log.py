@@ -39,13 +39,17 @@ class PredictionLog:
         return self.folder / f"predictions_{day:%Y-%m-%d}.jsonl"
 
     def append(self, record: dict[str, Any]) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[dict[str, Any]]) -> None:
+        """A batch's records: written and flushed together (one check of the file, one write), before any answer."""
         now = dt.datetime.now(dt.UTC)
-        line = json_line(now, record)
+        lines = "".join(json_line(now, record) + "\n" for record in records)
         with self._lock:
             handle = self._handle
             if handle is None or not self._still_current(now.date()):
                 handle = self._open(now.date())
-            handle.write(line + "\n")
+            handle.write(lines)
             handle.flush()
 
     def _still_current(self, day: dt.date) -> bool:

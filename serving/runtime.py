@@ -396,9 +396,10 @@ class ServingRuntime:
         stages.mark("decision")
         answered = time.perf_counter()
         features = frame.to_dict(orient="records") if decided else []
+        records = []
         for i, decision, model in decided:
             shadow = None if np.isnan(shadows[i]) else float(shadows[i])
-            self.log.append(
+            records.append(
                 {
                     "request_id": decision.request_id,
                     ENTITY: entities[i],
@@ -415,6 +416,8 @@ class ServingRuntime:
                     "features": clean_features({str(k): v for k, v in features[i].items()}),
                 }
             )
+        if records:  # one write and flush for the batch, before any of its answers leaves
+            self.log.append_many(records)
         stages.mark("log")
         for i, decision, _ in decided:
             waited = {"queue": started - batch[i].arrived}

@@ -100,7 +100,7 @@ class _Part:
                 fresh[keys[i]] = block
                 if len(self.memo) < DirectScorer.MEMO_SIZE:
                     self.memo[keys[i]] = block
-        return np.vstack([self.memo.get(key, fresh.get(key)) for key in keys])
+        return np.vstack([self.memo[key] if key in self.memo else fresh[key] for key in keys])
 
 
 def _is_nan(value: object) -> bool:

@@ -144,7 +144,12 @@ def build_service(settings: Settings) -> Any:
         workers=settings.service_workers(usable_cpus()),
         threads=settings.serving.threads,
         traffic={"timeout": 30},
-        logging={"access": {"enabled": True, "skip_paths": ["/livez", "/readyz", "/healthz", "/metrics"]}},
+        logging={
+            "access": {
+                "enabled": settings.serving.access_log,
+                "skip_paths": ["/livez", "/readyz", "/healthz", "/metrics"],
+            }
+        },
     )(CreditService)
     # Outermost first, so the one error model also covers the body limit's 413s.
     service.add_asgi_middleware(ErrorModel, requests={api.route: api.input_spec for api in service.apis.values()})

@@ -56,10 +56,13 @@ class SegmentLog:
         self._thread.start()
 
     def append(self, record: dict[str, Any]) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[dict[str, Any]]) -> None:
         now = dt.datetime.now(dt.UTC)
-        line = json_line(now, record)
+        lines = [(now, json_line(now, record)) for record in records]
         with self._lock:
-            self._buffer.append((now, line))
+            self._buffer.extend(lines)
             if len(self._buffer) >= self.rows:
                 self._full.set()
 

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.model
 @pytest.mark.parametrize(
     ("family", "params"), [("logistic_regression", {"max_iter": 1000}), ("gradient_boosting", {"max_iter": 50})]
 )
-def test_one_row_and_batch_scores_match_the_pipeline_missing_values_included(family: str, params: dict[str, object]) -> None:
+def test_one_row_and_batch_scores_match_the_pipeline_missing_values_included(
+    family: str, params: dict[str, object]
+) -> None:
     settings = load_settings(environ={})
     frame = pd.concat([generate_week(LenderConfig(applications_per_week=500, customers=800), w) for w in range(1, 5)])
     columns = FeatureColumns.from_schema(settings.schema_)
