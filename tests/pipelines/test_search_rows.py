@@ -16,7 +16,7 @@ from features.engineering import FeatureColumns
 from pipelines.steps import tracking
 from pipelines.steps.register import gate_and_register
 from pipelines.steps.training import time_split
-from pipelines.steps.tuning import FIRST_MONDAY, search, search_rows
+from pipelines.steps.tuning import FIRST_MONDAY, Constraints, search, search_rows
 from tests.conftest import LINEAGE, validated, write_params
 
 pytestmark = pytest.mark.model
@@ -26,9 +26,7 @@ CAP = 1000
 
 def capped(settings: Settings, max_rows: int | None, budget: int = 3) -> Settings:
     search_settings = settings.training.search.model_copy(update={"max_rows": max_rows, "budget": budget})
-    return settings.model_copy(
-        update={"training": settings.training.model_copy(update={"search": search_settings})}
-    )
+    return settings.model_copy(update={"training": settings.training.model_copy(update={"search": search_settings})})
 
 
 def weeks_of(frame: pd.DataFrame, settings: Settings) -> pd.Series:
@@ -71,7 +69,11 @@ def test_candidates_fit_on_the_cap_and_the_registered_model_on_every_training_ro
     inner = time_split(outer.train, schema, training.search.validation_weeks)
     assert len(inner.train) > 4 * CAP  # the cap bites
 
-    best, scored = search(promotion_frame, schema, columns, training)
+    gate = settings.gate  # its floors and ceilings, as the train step passes them
+    constraints = Constraints(
+        {str(k): v for k, v in gate.minimums.items()}, {str(k): v for k, v in gate.maximums.items()}
+    )
+    best, scored = search(promotion_frame, schema, columns, training, constraints)
     assert len(scored) == training.search.budget
     assert all(s.fit_rows == CAP for s in scored)
     assert best.metrics["train_rows"] == len(outer.train)
