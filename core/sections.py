@@ -85,6 +85,10 @@ class SearchSettings(Strict):
     budget: int = Field(8, ge=1, le=1000)
     validation_weeks: int = Field(2, ge=1)
     primary_metric: Metric = "roc_auc"
+    # The candidates are fitted on at most this many of the search's training rows (a
+    # sample stratified by week and label, seeded by training.seed); each is still scored
+    # on every validation row, and the winner is refitted on all training rows. None: no cap.
+    max_rows: int | None = Field(200_000, ge=100)
     space: dict[ModelFamily, dict[str, list[Any]]]
 
     @model_validator(mode="after")

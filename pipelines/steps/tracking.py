@@ -148,6 +148,7 @@ def log_training_run(
                 "decision_threshold": settings.training.decision_threshold,
                 "seed": settings.training.seed,
                 "n_features": len(trained.columns.all),
+                **search_params(settings, candidates),
             }
         )
         mlflow.log_metrics(trained.metrics)
@@ -167,6 +168,8 @@ def log_training_run(
                 mlflow.log_params({"model_family": scored.candidate.family, **scored.candidate.params})
                 mlflow.log_metrics({f"validation_{k}": v for k, v in scored.metrics.items()})
                 mlflow.log_metric("fit_seconds", scored.seconds)
+                if scored.fit_rows is not None:
+                    mlflow.log_metric("fit_rows", scored.fit_rows)
         if candidates:
             mlflow.log_metric("candidates", len(candidates))
         with warnings.catch_warnings():
@@ -196,6 +199,15 @@ def log_training_run(
             skops_trusted_types=trusted,
         )
         return LoggedRun(run.info.run_id, logged.model_uri, experiment_id)
+
+
+def search_params(settings: Settings, candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
+    """How many rows the search fitted its candidates on, beside its cap (the chosen model's are ``train_rows``)."""
+    fitted = [c.fit_rows for c in candidates if c.fit_rows is not None]
+    if not fitted:
+        return {}
+    cap = settings.training.search.max_rows
+    return {"search_max_rows": "none" if cap is None else cap, "search_fit_rows": max(fitted)}
 
 
 def log_reference(trained: TrainedModel, label: str) -> None:

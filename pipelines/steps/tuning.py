@@ -2,13 +2,16 @@
 
 Candidates come from scikit-learn's ``ParameterGrid`` over each family's space, drawn
 in a seeded order that alternates families, so a small budget still tries every
-family. Each is fitted on the training weeks minus the last ``validation_weeks`` and
-scored on those; the holdout stays untouched until the winner is chosen, because the
-gate judges on it. The winner is then refitted on all training weeks.
+family. Each is fitted on the training weeks minus the last ``validation_weeks`` (on at
+most ``search.max_rows`` of their rows: a sample stratified by week and label) and scored
+on every row of the validation weeks; the holdout stays untouched until the winner is
+chosen, because the gate judges on it. The winner is then refitted on all training weeks,
+every row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -42,6 +45,7 @@ class ScoredCandidate:
     metrics: dict[str, float]
     seconds: float
     eligible: bool = True  # meets the floors and ceilings on the validation weeks
+    fit_rows: int | None = None  # the rows it was fitted on (at most search.max_rows)
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,37 @@ def score_candidate(
     proba = model.predict_proba(features_of(inner.holdout, columns))[:, 1]
     metrics = evaluate(inner.holdout[schema.label], proba, training.decision_threshold)
     eligible = constraints.met_by(metrics) if constraints else True
-    return ScoredCandidate(candidate, metrics, time.perf_counter() - started, eligible)
+    return ScoredCandidate(candidate, metrics, time.perf_counter() - started, eligible, len(inner.train))
+
+
+# Weeks start on Mondays, as the time split's do: this Monday is week 0.
+FIRST_MONDAY = pd.Timestamp("1970-01-05", tz="UTC")
+
+
+def search_rows(train: pd.DataFrame, schema: Schema, max_rows: int | None, seed: int) -> pd.DataFrame:
+    """The rows the candidates are fitted on: all of ``train``, or a sample of ``max_rows`` of them.
+
+    The sample is stratified by week and label: every week keeps its share of the rows,
+    and its label rate. The candidates thus learn from a miniature of what the winner is
+    refitted on (early weeks, whose entities have less history, as well as late ones),
+    so they rank as they would on all of it; the latest rows alone would rank them on a
+    different mix. Seeded, so a rerun draws the same rows; they stay in event order.
+    """
+    if max_rows is None or len(train) <= max_rows:
+        return train
+    timestamps = pd.to_datetime(train[schema.timestamp], utc=True)
+    weeks = pd.factorize(((timestamps - FIRST_MONDAY) // pd.Timedelta(weeks=1)).to_numpy())[0]
+    labels, values = pd.factorize(train[schema.label])  # a missing label is its own stratum (-1)
+    _, stratum, counts = np.unique(weeks * (len(values) + 1) + labels + 1, return_inverse=True, return_counts=True)
+    # Each stratum's share of max_rows, rounded so the shares add up to max_rows exactly.
+    quota = counts * (max_rows / len(train))
+    take = np.floor(quota).astype(np.int64)
+    take[np.argsort(take - quota, kind="stable")[: max_rows - int(take.sum())]] += 1
+    shuffled = np.random.default_rng(seed).permutation(len(train))
+    by_stratum = shuffled[np.argsort(stratum[shuffled], kind="stable")]  # each stratum's rows, in random order
+    starts = np.cumsum(counts) - counts
+    chosen = np.sort(np.concatenate([by_stratum[start : start + n] for start, n in zip(starts, take, strict=True)]))
+    return train.iloc[chosen].reset_index(drop=True)
 
 
 # Scores every candidate with the given one-candidate function: in this process by
@@ -113,6 +147,9 @@ def search(
     """
     outer = time_split(frame, schema, training.holdout_weeks)
     inner = time_split(outer.train, schema, training.search.validation_weeks)
+    # Fitted on at most max_rows of the inner training weeks, scored on every validation row.
+    # ``score`` carries this split, so a distributed engine fits on the same sample.
+    inner = dataclasses.replace(inner, train=search_rows(inner.train, schema, training.search.max_rows, training.seed))
     metric = training.search.primary_metric
 
     def score(candidate: Candidate) -> ScoredCandidate:

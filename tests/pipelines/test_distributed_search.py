@@ -1,5 +1,5 @@
 """The search on a Dask cluster through Prefect, chosen by configuration: a local cluster
-of worker processes scores the candidates, and the outcome is the inline search's."""
+of worker processes scores the candidates, on the same capped sample, and the outcome is the inline search's."""
 
 from __future__ import annotations
 
@@ -30,13 +30,15 @@ def test_a_dask_task_runner_scores_the_candidates_in_worker_processes() -> None:
     config = LenderConfig(applications_per_week=400, customers=1000)
     frame = pd.concat([generate_week(config, w) for w in range(1, 7)], ignore_index=True)
     columns = FeatureColumns.from_schema(settings.schema_)
+    # A row cap below the search's training rows: the workers fit on the same sample as inline.
     training = settings.training.model_copy(
-        update={"search": settings.training.search.model_copy(update={"budget": 4})}
+        update={"search": settings.training.search.model_copy(update={"budget": 4, "max_rows": 600})}
     )
 
     distributed_best, distributed = search(frame, settings.schema_, columns, training, score_all=score_all)
     inline_best, inline = search(frame, settings.schema_, columns, training)
     assert [s.candidate for s in distributed] == [s.candidate for s in inline]
+    assert [s.fit_rows for s in distributed] == [s.fit_rows for s in inline] == [600] * 4
     for remote, local in zip(distributed, inline, strict=True):
         assert remote.metrics == pytest.approx(local.metrics)
     assert distributed_best.params == inline_best.params and distributed_best.family == inline_best.family
