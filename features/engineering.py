@@ -111,13 +111,6 @@ def entity_history(raw: pd.DataFrame, schema: Schema, features: FeatureSettings)
     return table.sort_values(timestamp, kind="stable").reset_index(drop=True)
 
 
-def latest_history_row(
-    entity: str, stamps: Sequence[pd.Timestamp], values: np.ndarray, schema: Schema, features: FeatureSettings
-) -> pd.DataFrame:
-    """``entity_history``'s row for one entity's latest event, from its events alone, as a frame of one row."""
-    return pd.DataFrame([latest_history_values(entity, stamps, values, schema, features)])
-
-
 def latest_history_values(
     entity: str, stamps: Sequence[pd.Timestamp], values: np.ndarray, schema: Schema, features: FeatureSettings
 ) -> dict[str, Any]:

@@ -138,6 +138,7 @@ class FreshHistory:
 
         ``event_time`` is the event's own time when the request carries it (the contract's
         timestamp), else now. The caller keeps the entity's events in order (``take_turn``).
+        A row that cannot be computed is logged and not written, as in the writer thread.
         """
         return self.record_many([(entity, event_time, values)])
 

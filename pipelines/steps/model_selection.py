@@ -91,12 +91,14 @@ def train(
         score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
     )
     search_seconds = time.perf_counter() - started
-    log().info(
-        "candidates fitted on %d rows (training.search.max_rows %s), the chosen one refitted on %d",
-        max(s.fit_rows or 0 for s in scored),
-        settings.training.search.max_rows,
-        best.metrics["train_rows"],
-    )
+    search_rows = tracking.search_params(settings, scored)
+    if search_rows:
+        log().info(
+            "candidates fitted on %s rows (training.search.max_rows %s), the chosen one refitted on %d",
+            search_rows["search_fit_rows"],
+            search_rows["search_max_rows"],
+            best.metrics["train_rows"],
+        )
     lineage = {
         "maturity_level": str(settings.level),
         "features_version": versions.features,

@@ -10,7 +10,7 @@ from features.engineering import (
     complete_features,
     entity_history,
     history_feature_names,
-    latest_history_row,
+    latest_history_values,
 )
 
 pytestmark = pytest.mark.unit
@@ -84,7 +84,7 @@ def test_history_over_a_column_the_data_lacks_is_refused(settings: Settings) -> 
 
 
 def test_the_serving_path_row_is_the_history_tables_row_for_every_event(settings: Settings) -> None:
-    """``latest_history_row`` (one entity, on the request path) gives ``entity_history``'s rows:
+    """``latest_history_values`` (one entity, on the request path) gives ``entity_history``'s rows:
     every event's, with events leaving the window and missing values skipped alike."""
     rng = np.random.default_rng(3)
     days = np.sort(rng.choice(400, size=40, replace=False))
@@ -103,7 +103,9 @@ def test_the_serving_path_row_is_the_history_tables_row_for_every_event(settings
     fields = list(settings.features.history)
     for n in range(1, len(raw) + 1):
         seen = raw.head(n)
-        row = latest_history_row(
+        row = latest_history_values(
             "A", list(seen["event_timestamp"]), seen[fields].to_numpy(), settings.schema_, settings.features
         )
-        pd.testing.assert_frame_equal(row, table.iloc[[n - 1]].reset_index(drop=True), check_dtype=False, rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame([row]), table.iloc[[n - 1]].reset_index(drop=True), check_dtype=False, rtol=1e-9
+        )
