@@ -161,7 +161,7 @@ def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict
     from features.store import HISTORY_VIEW, OnlineFeatures
 
     features, champion = OnlineFeatures(settings), load_alias(settings, CHAMPION)
-    fresh = FreshHistory(settings, features.store, HISTORY_VIEW)
+    fresh = FreshHistory(settings, HISTORY_VIEW)
     if champion is None:
         raise RuntimeError("no champion in the benchmark workspace")
     request_model = service_models(settings.schema_).request
@@ -196,12 +196,13 @@ def _in_process(settings: Settings, bodies: list[str], calls: int = 300) -> dict
         with sklearn.config_context(assume_finite=True):
             champion.model.predict_proba(features_of(joined, champion.columns))
         batched.append((time.perf_counter() - t0) * 1000 / BATCH)
+    fresh.close()
     return {
         "feature lookup": statistics.median(lookup),
         "model": statistics.median(model),
         "total": statistics.median(total),
         "history row computed and written, one at a time (fresh_online)": statistics.median(write),
-        f"history row computed and written, {BATCH} in one write (the writer thread under load)": statistics.median(
+        f"history row computed and written, {BATCH} in one write (the writer process under load)": statistics.median(
             written
         ),
         f"total per request, {BATCH} requests in one read and one model call": statistics.median(batched),

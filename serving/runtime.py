@@ -127,9 +127,8 @@ class ServingRuntime:
         self.entity = settings.schema_.entity
         self.features = OnlineFeatures(settings)
         self.timestamp = settings.schema_.timestamp
-        self.fresh = (
-            FreshHistory(settings, self.features.store, HISTORY_VIEW) if settings.features.fresh_online else None
-        )
+        # Its writer process starts now and seeds itself while the models load (waited for below).
+        self.fresh = FreshHistory(settings, HISTORY_VIEW) if settings.features.fresh_online else None
         self.log = open_log(settings)  # local day files, or segments on the shared loop_store
         self._lock = threading.Lock()
         self._state_seen: bytes | None = None  # the canary state document as last applied
@@ -145,6 +144,8 @@ class ServingRuntime:
         self._recent: deque[pd.DataFrame] = deque(maxlen=self.WARM_FRAMES)  # what a new model is warmed on
         self.features.warm_up()  # the first online read costs about 0.7 s (imports, connection): not a request's
         self.refresh()
+        if self.fresh is not None:
+            logger.info("fresh history rows: the writer process holds %d landed events", self.fresh.seeded)
         self._stop = threading.Event()
         serving = settings.serving
         self.batcher: MicroBatcher[tuple[Any, dt.datetime], Answer] | None = (
@@ -303,8 +304,8 @@ class ServingRuntime:
         """Score one request: route, look up features, score, log; then its entity's history row goes online.
 
         With ``features.fresh_online``, the entity's requests take turns: this one waits for
-        the entity's earlier row to be online, and hands its own to the writer thread
-        (``FreshHistory.hand_over``), which writes it after the answer has gone back.
+        the entity's earlier row to be online, and hands its own to the fresh-row writer
+        (``FreshHistory.hand_over``: a process of its own), which writes it after the answer has gone back.
         """
         event_time = getattr(request, self.timestamp) or dt.datetime.now(dt.UTC)
         if self.fresh is None:

@@ -82,7 +82,7 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
     later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6).head(120)
     assert later["customer_id"].duplicated().sum() > 10
     fresh, reader = (
-        FreshHistory(settings, feature_store, store.HISTORY_VIEW),
+        FreshHistory(settings, store.HISTORY_VIEW),
         store.OnlineFeatures(settings, feature_store),
     )
     served = []
@@ -94,8 +94,8 @@ def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.
         fresh.hand_over(turn, event["customer_id"], event["event_timestamp"], {str(k): v for k, v in event.items()})
     fresh.close()
     online = pd.concat(served, ignore_index=True)
-    # A request still in flight when the service shuts down (after close): its row is written
-    # all the same, and its entity's turn comes back, so the entity's next request is not stuck.
+    # A request still in flight when the service shuts down (after close): the writer is gone,
+    # so its row waits for the next materialization, and its entity's turn comes back.
     last = later.iloc[-1]
     turn = fresh.take_turn(last["customer_id"])
     stamp = last["event_timestamp"] + pd.Timedelta(seconds=5)
@@ -122,7 +122,7 @@ def test_one_event_whose_row_cannot_be_computed_leaves_the_others_of_its_write(
     feature_store = store.apply_definitions(settings)
     store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
     entity, field = settings.schema_.entity, next(iter(settings.features.history))
-    fresh = FreshHistory(settings, feature_store, store.HISTORY_VIEW)
+    fresh = FreshHistory(settings, store.HISTORY_VIEW)
     later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6)
     later = later.drop_duplicates(entity).head(3)
     events = [(str(e[entity]), e["event_timestamp"], {str(k): v for k, v in e.items()}) for _, e in later.iterrows()]
@@ -136,6 +136,37 @@ def test_one_event_whose_row_cannot_be_computed_leaves_the_others_of_its_write(
     count = settings.features.history_names[0]
     # The two good rows are online (each counts its new event, so the materialized row would differ).
     assert [online[count].iloc[0], online[count].iloc[2]] == list(written[count])
+    fresh.close()
+
+
+def test_a_writer_process_that_dies_fails_its_write_aloud_and_is_replaced(
+    settings: Settings, raw: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows are computed and written in a process of their own; if it dies, the next one seeds afresh."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)
+    table = publish_history(settings, raw)
+    store.materialize(store.apply_definitions(settings), settings, table["event_timestamp"].max().to_pydatetime())
+    entity = settings.schema_.entity
+    later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6).drop_duplicates(entity).head(2)
+    first, second = (
+        (str(e[entity]), e["event_timestamp"], {str(k): v for k, v in e.items()}) for _, e in later.iterrows()
+    )
+    fresh = FreshHistory(settings, store.HISTORY_VIEW)
+    assert fresh.seeded > 0  # the landed week's events, read by the writer process
+    writer = fresh._process
+    assert writer is not None and writer.pid != os.getpid()
+    writer.kill()
+    writer.join(10)
+
+    with pytest.raises(RuntimeError, match="writer stopped before writing 1 rows"):
+        fresh.record(*first)
+    assert "fresh history writer process stopped" in caplog.text
+    written = fresh.record(*second)  # a new writer, seeded from the landed batches again
+
+    assert list(written[entity]) == [second[0]]
+    assert fresh._process is not writer and fresh.seeded > 0
+    fresh.close()
 
 
 def test_materializing_twice_changes_nothing(settings: Settings, raw: pd.DataFrame) -> None:
