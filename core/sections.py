@@ -317,6 +317,11 @@ class ServingSettings(Strict):
     # prediction log holds every answer (id, latency, variant) and /metrics counts every status,
     # and writing the line was an eighth of the one process's time at concurrency 32.
     access_log: bool = False
+    # OpenTelemetry spans per HTTP request. BentoML samples none unless a tracing exporter is
+    # configured (its tracing.sample_rate defaults to 0), yet its middleware still made and
+    # dropped a span per request: about 5% of the one process's time at concurrency 32 (py-spy).
+    # Off by default; on, with BentoML's tracing configuration (exporter, sample_rate), to trace.
+    tracing: bool = False
     # A shared prediction log (loop_store set) is written in segments: one object per this many
     # records or this many seconds, whichever comes first, and on shutdown. A hard kill loses
     # what is not yet written: the window serving/README.md states.

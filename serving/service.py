@@ -144,6 +144,8 @@ def build_service(settings: Settings) -> Any:
         workers=settings.service_workers(usable_cpus()),
         threads=settings.serving.threads,
         traffic={"timeout": 30},
+        # No span per request unless tracing is asked for: without an exporter they were made and dropped.
+        tracing={} if settings.serving.tracing else {"excluded_urls": [".*"]},  # every URL
         logging={
             "access": {
                 "enabled": settings.serving.access_log,
