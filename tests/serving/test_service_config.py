@@ -21,6 +21,8 @@ def test_no_span_and_no_access_line_per_request_unless_asked(tmp_path: Path) -> 
     assert all(excluded.url_disabled(f"http://127.0.0.1:3000/{route}") for route in ("predict", "canary", "explain"))
 
     (tmp_path / "asked").mkdir()
-    asked = build_service(load_settings(write_params(tmp_path / "asked", serving={"tracing": True, "access_log": True})))
+    asked = build_service(
+        load_settings(write_params(tmp_path / "asked", serving={"tracing": True, "access_log": True}))
+    )
     assert asked.config["logging"]["access"]["enabled"] is True
     assert "excluded_urls" not in asked.config.get("tracing", {})
