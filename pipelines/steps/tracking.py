@@ -31,6 +31,7 @@ EVIDENCE_FOLDER, DATA_VALIDATION_FILE = "governance", "data_validation.json"
 # What a served copy of the model needs, pinned to what trained it. Passing these
 # explicitly saves MLflow about 10 s a model of inferring them in a subprocess.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "skops")
+SCHEMA_ROWS = 10_000  # rows the training dataset's schema is read from, evenly spaced over it
 
 
 def settings_digest(settings: Settings) -> str:
@@ -185,6 +186,9 @@ def log_training_run(
                 name="raw",
                 digest=data_version.removesuffix(".dir")[:20],
             )
+            # MLflow infers a dataset's schema value by value in Python (23 s at 1M rows, most of
+            # log_training_run); evenly spaced rows give the same schema in a fraction of a second.
+            dataset.schema = infer_signature(training_frame.iloc[:: max(1, len(training_frame) // SCHEMA_ROWS)]).inputs
             mlflow.log_input(dataset, context="training")
         if data_validation is not None:
             mlflow.log_dict(data_validation, f"{EVIDENCE_FOLDER}/{DATA_VALIDATION_FILE}")

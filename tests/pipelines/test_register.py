@@ -1,9 +1,11 @@
 """Gate plus registry, on a real MLflow store: who gets which alias, and who gets nothing."""
 
+import json
 from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow.models import infer_signature
 
 from core import registry
 from core.settings import Settings
@@ -84,3 +86,14 @@ def test_another_projects_model_and_experiment_are_refused_by_name(settings: Set
     registry.client(settings).delete_registered_model_tag(settings.mlflow.registered_model, registry.PROJECT_TAG)
     with pytest.raises(MlflowException):
         registry.register(other, "models:/m-0", "no-run", {})
+
+
+def test_the_run_records_its_training_data_with_the_schema_of_every_row(
+    settings: Settings, frame: pd.DataFrame
+) -> None:
+    """The schema is read from evenly spaced rows (inferring it from all took 23 s at 1M rows); it must not differ."""
+    model = trained(settings, frame, FeatureColumns.from_schema(settings.schema_))
+    logged = tracking.log_training_run(settings, model, data_version=LINEAGE["data_version"], training_frame=frame)
+    dataset = registry.client(settings).get_run(logged.run_id).inputs.dataset_inputs[0].dataset
+    assert json.loads(dataset.schema)["mlflow_colspec"] == infer_signature(frame).inputs.to_dict()
+    assert json.loads(dataset.profile)["num_rows"] == len(frame)
