@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from feast import FeatureStore
 
 from core.environment import tool_environment
 from core.settings import Settings
@@ -26,6 +27,16 @@ def publish_history(settings: Settings, raw: pd.DataFrame) -> pd.DataFrame:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)
     return table
+
+
+def landed_and_materialized(settings: Settings, raw: pd.DataFrame) -> FeatureStore:
+    """``raw`` as the one landed week a service starts from, its history table materialized online."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)
+    table = publish_history(settings, raw)
+    feature_store = store.apply_definitions(settings)
+    store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
+    return feature_store
 
 
 @pytest.fixture
@@ -71,12 +82,7 @@ def test_a_value_written_after_an_event_never_reaches_its_training_row(settings:
 def test_training_and_serving_see_the_same_features(settings: Settings, raw: pd.DataFrame) -> None:
     """Returning customers included: each served event's row goes online (as the service writes it)
     before the next is read, and the retraining's join over all the data agrees with every answer."""
-    settings.raw_dir.mkdir(parents=True, exist_ok=True)
-    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)  # landed: what the service starts from
-    table = publish_history(settings, raw)
-    feature_store = store.apply_definitions(settings)
-    until = table["event_timestamp"].max().to_pydatetime()
-    store.materialize(feature_store, settings, until)
+    feature_store = landed_and_materialized(settings, raw)  # what the service starts from
 
     # New applications arriving after the last materialized row, for known and new customers, some twice.
     later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6).head(120)
@@ -116,11 +122,7 @@ def test_one_event_whose_row_cannot_be_computed_leaves_the_others_of_its_write(
     settings: Settings, raw: pd.DataFrame, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The writer's batch: each row computed, all written in one call; a bad one is logged and left out."""
-    settings.raw_dir.mkdir(parents=True, exist_ok=True)
-    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)
-    table = publish_history(settings, raw)
-    feature_store = store.apply_definitions(settings)
-    store.materialize(feature_store, settings, table["event_timestamp"].max().to_pydatetime())
+    feature_store = landed_and_materialized(settings, raw)
     entity, field = settings.schema_.entity, next(iter(settings.features.history))
     fresh = FreshHistory(settings, store.HISTORY_VIEW)
     later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6)
@@ -143,10 +145,7 @@ def test_a_writer_process_that_dies_fails_its_write_aloud_and_is_replaced(
     settings: Settings, raw: pd.DataFrame, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The rows are computed and written in a process of their own; if it dies, the next one seeds afresh."""
-    settings.raw_dir.mkdir(parents=True, exist_ok=True)
-    raw.to_parquet(settings.raw_dir / "week_2026-01-05.parquet", index=False)
-    table = publish_history(settings, raw)
-    store.materialize(store.apply_definitions(settings), settings, table["event_timestamp"].max().to_pydatetime())
+    landed_and_materialized(settings, raw)
     entity = settings.schema_.entity
     later = generate_week(LenderConfig(applications_per_week=400, customers=300), 6).drop_duplicates(entity).head(2)
     first, second = (
