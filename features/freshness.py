@@ -173,6 +173,13 @@ class FreshHistory:
             self._start_process()  # in the background: the service loads its models meanwhile
 
     def _start_process(self) -> None:
+        """A new writer process (seeding in the background); one that came before is ended first."""
+        if self._pipe is not None:
+            self._pipe.close()
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()  # its pipe broke: it cannot be trusted with a write
+        if self._process is not None:
+            self._process.join(10)
         # spawn: a fresh interpreter, not a fork of this one and its threads (BentoML's, the batcher's)
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
