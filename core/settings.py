@@ -147,9 +147,10 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _fresh_rows_need_one_service_process(self) -> Settings:
-        # features.fresh_online keeps each entity's recent events, and the turn its requests take
-        # from lookup to write, in the service's memory: two workers would each write a row that
-        # lacks the other's events. "auto" resolves to one worker then (service_workers).
+        # features.fresh_online keeps the turn an entity's requests take from lookup to write in
+        # the service process, and the entity's recent events in that process's one writer
+        # (features/freshness.py): two workers would each write a row that lacks the other's
+        # events. "auto" resolves to one worker then (service_workers).
         workers = self.serving.workers
         if self.features.fresh_online and workers != "auto" and workers > 1:
             raise ValueError(
