@@ -255,7 +255,7 @@ class SimulationSettings(Strict):
     normal_weeks: int = Field(1, ge=0, le=52)
     drift_weeks: int = Field(2, ge=0, le=52)
     requests_per_week: int | None = Field(None, ge=1)  # None: every application of the week
-    concurrency: int = Field(4, ge=1, le=64)
+    concurrency: int = Field(32, ge=1, le=64)
     rate_per_second: float | None = Field(None, gt=0.0)  # None: as fast as the service answers
     max_seconds_per_week: float = Field(300.0, gt=0.0)
     # Your own file's scenarios (core/scenarios.py) change these columns; empty: every feature column.
