@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from feast import FeatureStore
 
 from core import registry
 from core.settings import Settings, load_settings
@@ -26,6 +26,9 @@ from serving import prediction_log
 from serving.schema import request_bodies
 from tests.conftest import write_params, write_policy
 from tests.serving.conftest import Server, register_model
+
+if TYPE_CHECKING:  # Feast itself is imported through features.store.import_feast
+    from feast import FeatureStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
