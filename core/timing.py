@@ -65,10 +65,13 @@ class StepClock:
         self._memory = memory
 
     @contextmanager
-    def step(self, name: str) -> Iterator[None]:
+    def step(self, name: str, since: float | None = None) -> Iterator[None]:
+        """Time the block as step ``name``; with ``since`` (a ``time.perf_counter()``), from then,
+        and its CPU time from the process's start."""
         if self._memory:
             _reset_peak_memory()
-        started, cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter() if since is None else since
+        cpu = time.process_time() if since is None else 0.0
         try:
             yield
         finally:

@@ -1,47 +1,100 @@
-"""Get a process ready for its first flow: Prefect's ephemeral API and the stack's imports, side by side.
+"""Get a process ready for its first flow: Prefect's temporary API and the stack's imports, side by side.
 
 Without ``PREFECT_API_URL``, Prefect starts a temporary API server the first time a flow
-runs, and the flow waits for it (seconds: a subprocess that imports Prefect's server and
-migrates its database). Meanwhile the process sits idle, and later spends about as long
-again importing Great Expectations, Feast, MLflow, scikit-learn and Evidently inside the
-first tasks. Here the server starts in a thread (its work runs in its own process, on
-the other core) while this process does those imports, and the first flow waits for
-neither. The server is the one Prefect would have started: started once per process,
-stopped by Prefect at exit.
+runs, and the flow waits for it: a subprocess that imports Prefect's server and, on a new
+state folder, migrates its database (about 12 s here). Starting it from a thread of this
+process saved little: that thread first imports Prefect's server itself (about 4 s of
+this process's CPU, under one interpreter lock with the other imports).
+
+So the CLI spawns the very server Prefect would have started (the uvicorn command and
+environment of Prefect's ``SubprocessASGIServer``) as the first thing it does, before this
+process imports Prefect at all, and points Prefect at it through ``PREFECT_API_URL``. Its
+start runs on the other core while this process imports the flows, Great Expectations,
+Feast, MLflow, scikit-learn and Evidently, which the first tasks would otherwise import
+one by one. Before the first flow the process waits for the server's health check; the
+server is stopped at exit, after Prefect's own exit handlers have sent their last logs.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
-import threading
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
 
-from core import registry
+from core import processes, registry
 from core.settings import Settings
 
-# What the loop's steps import on their first use, heaviest first.
-LIBRARIES = ("great_expectations", "feast", "mlflow", "evidently", "sklearn.ensemble", "dvc.repo")
+# What the loop's steps import on their first use, heaviest first (Feast: see prepare).
+LIBRARIES = ("great_expectations", "mlflow", "evidently", "sklearn.ensemble", "dvc.repo")
+
+
+@dataclass(frozen=True)
+class TemporaryAPI:
+    """Prefect's temporary API server of this process: started early, stopped at exit."""
+
+    process: Popen[bytes]
+    url: str
+    log: Path
+
+    def wait(self) -> None:
+        """Until the server answers its health check (a new database migrates first)."""
+        seconds = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+        processes.wait_until(self.process, f"{self.url}/health", seconds=seconds, log=self.log)
+
+    def stop(self) -> None:
+        processes.stop(self.process, grace_seconds=10)
+
+
+_started: list[TemporaryAPI] = []  # at most one per process
+
+
+def start_prefect_api(settings: Settings) -> TemporaryAPI | None:
+    """Spawn Prefect's temporary API now, unless a server is configured (or one was started already).
+
+    Call it before anything imports Prefect: Prefect reads ``PREFECT_API_URL`` once.
+    """
+    if _started:
+        return _started[0]
+    if os.environ.get("PREFECT_API_URL"):
+        return None  # a real server (params.yaml prefect.api_url, or the environment)
+    port = processes.free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
+    command += ["--host", processes.LOOPBACK, "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    # What Prefect's SubprocessASGIServer sets: no UI, and only the services a temporary server runs.
+    server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    log = settings.state / "prefect" / "temporary-server.log"
+    api = TemporaryAPI(
+        processes.start(command, log, env={**os.environ, **server_env}), f"http://{processes.LOOPBACK}:{port}/api", log
+    )
+    os.environ["PREFECT_API_URL"] = api.url
+    os.environ["PREFECT_UI_URL"] = ""  # no "View at" links to a UI that does not run and ends with the process
+    # Registered before Prefect is imported, so it runs after Prefect's own exit handlers.
+    atexit.register(api.stop)
+    _started.append(api)
+    return api
+
+
+def wait_for_prefect_api() -> None:
+    """Before the first flow: the temporary API this process started, if any, is up."""
+    for api in _started:
+        api.wait()
 
 
 def prepare(settings: Settings) -> None:
-    """Start Prefect's ephemeral API (unless a server is configured) while importing the libraries.
+    """Import the libraries while the temporary API starts, and create the MLflow store; then wait for the API.
 
-    The MLflow store is created then too (on SQLite, its tables and migrations): the
+    The MLflow store is created here too (on SQLite, its tables and migrations): the
     first training would create it anyway, and a service started during that training
     must find it complete, not race to create it.
     """
-    from prefect.settings import PREFECT_API_URL
+    from features.store import import_feast
 
-    server = None if PREFECT_API_URL.value() else threading.Thread(target=_start_ephemeral_api, daemon=True)
-    if server is not None:
-        server.start()
+    import_feast()  # Feast's own way in, which skips typeguard's import-time work
     for name in LIBRARIES:
         importlib.import_module(name)
     registry.client(settings).search_experiments(max_results=1)
-    if server is not None:
-        server.join()  # Prefect must not see a half-started server: the first flow waits for it here
-
-
-def _start_ephemeral_api() -> None:
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer().start()
+    wait_for_prefect_api()

@@ -50,16 +50,18 @@ def no_champion_message(registration: Any) -> str:
     )
 
 
-def run_loop(settings: Settings, report: Any = print) -> LoopResult:
+def run_loop(settings: Settings, report: Any = print, since: float | None = None) -> LoopResult:
     """Train, then serve on a free loopback port through the simulated weeks; stop the server.
 
-    Each step's wall time goes on the result (``LoopResult.steps``) for the summary. Two
-    waits overlap other work: Prefect's API starts while the libraries import
-    (``pipelines/warmup.py``), and the service starts as soon as the features are
-    served, while the first model is still searched, gated and governed.
+    Each step's wall time goes on the result (``LoopResult.steps``) for the summary; the
+    first, "start", counts from ``since`` (``time.perf_counter()`` when the CLI began), so
+    the imports before this call are in it. Two waits overlap other work: Prefect's API
+    starts while the libraries import (``pipelines/warmup.py``), and the service starts
+    as soon as the features are served, while the first model is still searched, gated
+    and governed.
     """
     clock = StepClock()
-    with clock.step("start"):
+    with clock.step("start", since=since):
         warmup.prepare(settings)
     report("== 1. train, gate and register")
     log = settings.state / "serving" / "pipeline-server.log"
