@@ -106,6 +106,9 @@ class TrainingSettings(Strict):
     decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     params: dict[ModelFamily, dict[str, Any]] = Field(default_factory=dict)
     search: SearchSettings
+    # BLAS and OpenMP threads per fit: "auto" is one below SMALL_FIT_ROWS training rows
+    # (pipelines/steps/training.py), the libraries' default (every core) above.
+    native_threads: int | Literal["auto"] = "auto"
 
 
 class SliceSpec(Strict):

@@ -17,6 +17,7 @@ from features import engineering, ingest, store
 from features.validation_records import validation_evidence
 from pipelines.results import DataVersions, StoreState, TrainingOutcome
 from pipelines.steps import distributed, log, tracking, tuning
+from pipelines.steps.training import native_threads
 
 
 def searched(settings: Settings) -> TrainingSettings:
@@ -81,15 +82,16 @@ def train(
         {str(k): v for k, v in settings.gate.minimums.items()}, {str(k): v for k, v in settings.gate.maximums.items()}
     )
     started = time.perf_counter()
-    best, scored = tuning.search(
-        frame,
-        settings.schema_,
-        columns,
-        searched(settings),
-        constraints,
-        on_candidate=report,
-        score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
-    )
+    with native_threads(settings.training, len(frame)):
+        best, scored = tuning.search(
+            frame,
+            settings.schema_,
+            columns,
+            searched(settings),
+            constraints,
+            on_candidate=report,
+            score_all=distributed.score_all_for(settings.prefect),  # inline, or Dask by configuration
+        )
     search_seconds = time.perf_counter() - started
     search_rows = tracking.search_params(settings, scored)
     if search_rows:

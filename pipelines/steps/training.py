@@ -8,6 +8,8 @@ sample, because a lender always predicts the future from the past.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,27 @@ class Split:
     train: pd.DataFrame
     holdout: pd.DataFrame
     holdout_start: pd.Timestamp
+
+
+# Below this many training rows one native thread per fit is faster here than every core:
+# at 22,000 rows one thread fitted gradient boosting in 0.86 s against 2.1 s with both
+# cores' OpenMP threads, and logistic regression in 0.17 s against 0.34 s (BLAS); at
+# 225,000 rows both cores were 1.2x faster (measured on this 2-core machine).
+SMALL_FIT_ROWS = 100_000
+
+
+@contextmanager
+def native_threads(training: TrainingSettings, rows: int) -> Iterator[None]:
+    """The fits inside run with ``training.native_threads`` BLAS and OpenMP threads ("auto": see SMALL_FIT_ROWS)."""
+    configured = training.native_threads
+    limit = (1 if rows < SMALL_FIT_ROWS else None) if configured == "auto" else configured
+    if limit is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limit):
+        yield
 
 
 def time_split(frame: pd.DataFrame, schema: Schema, holdout_weeks: int) -> Split:
