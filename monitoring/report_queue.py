@@ -20,9 +20,11 @@ and its job kept, so the next run tries again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -129,7 +131,9 @@ class _Queue:
         with self._lock:
             if self._executor is None:
                 # spawn: a fresh interpreter, not a fork of this one and its threads (Prefect's, the simulator's)
-                self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._executor = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_yield_to_the_loop
+                )
             future = self._executor.submit(write, settings, job, rows, reference)
             self._futures[(settings.monitoring_dir, job.name)] = future
         future.add_done_callback(lambda done: _log_failure(job, done))
@@ -143,6 +147,14 @@ class _Queue:
                 if self._futures.get(key) is future:
                     del self._futures[key]
         return failed
+
+
+def _yield_to_the_loop() -> None:
+    """The writer runs at a lower CPU priority (nice 10): on a small machine its seconds of
+    plotting would otherwise take a core from the decision, the service and the retraining
+    it is meant to stay out of the way of; it gets every cycle they leave idle."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
 
 
 def _log_failure(job: ReportJob, done: Future[None]) -> None:

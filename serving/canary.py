@@ -78,7 +78,7 @@ def compressed(config: CanaryConfig) -> CanaryConfig:
     the progress deadline shrinks with the intervals."""
     analysis = config.analysis.model_copy(
         update={
-            "interval_seconds": 1.0,
+            "interval_seconds": 0.5,
             "min_requests": min(15, config.analysis.min_requests),
             "threshold": 2,
             "progress_deadline_seconds": min(120.0, config.analysis.progress_deadline_seconds),
