@@ -42,6 +42,7 @@ setup: ## install uv if missing, then the locked environment (.venv) with compil
 		python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'uv>=0.9'
 	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 $(UV) sync --frozen --compile-bytecode --python 3.11
 	@$(MAKE) -s docs-assets
+	@$(PY) -m pipelines.warmup  # Prefect's database migrated once, copied into each new state folder
 	@echo "environment ready: next, make pipeline"
 
 DATA ?=
