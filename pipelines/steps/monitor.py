@@ -82,7 +82,7 @@ def judge_window(
     skew.record(settings, report.serving_skew)
     if report.serving_skew.alert:
         log().error(
-            "ALERT %s in %s, above monitoring.skew.max_share %.1%%: the online store is behind the data.\n    %s",
+            "ALERT %s in %s, above monitoring.skew.max_share %.1f%%: the online store is behind the data.\n    %s",
             report.serving_skew,
             window.name,
             100 * settings.monitoring.skew.max_share,
