@@ -140,15 +140,23 @@ def test_feast_comes_in_without_typeguard_and_typeguard_is_left_as_it_was() -> N
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
 
 
+@pytest.fixture
+def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the environment's once-migrated Prefect database."""
+    from pipelines import warmup
+
+    database = tmp_path / "migrated.db"
+    database.write_bytes(b"migrated")
+    monkeypatch.setattr(warmup, "migrated_database", lambda: database)
+    return database
+
+
 @pytest.mark.unit
 def test_a_new_state_folder_starts_from_the_migrated_database(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, migrated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines import warmup
 
-    migrated = tmp_path / "migrated.db"
-    migrated.write_bytes(b"migrated")
-    monkeypatch.setattr(warmup, "migrated_database", lambda: migrated)
     monkeypatch.delenv("PREFECT_API_DATABASE_CONNECTION_URL", raising=False)
     database = settings.state / "prefect" / "prefect.db"
     warmup._seed_database(settings)
@@ -160,13 +168,10 @@ def test_a_new_state_folder_starts_from_the_migrated_database(
 
 @pytest.mark.unit
 def test_a_database_of_ones_own_is_left_alone(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, migrated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines import warmup
 
-    migrated = tmp_path / "migrated.db"
-    migrated.write_bytes(b"migrated")
-    monkeypatch.setattr(warmup, "migrated_database", lambda: migrated)
     monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://127.0.0.1/prefect")
     warmup._seed_database(settings)
     assert not (settings.state / "prefect" / "prefect.db").exists()
